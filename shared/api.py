@@ -1,0 +1,187 @@
+"""What every API function shares: the validating resolver, role checks from the route table, and the one
+place domain errors become HTTP responses.
+
+    app = api.resolver()
+    app.include_router(routes.router)
+
+Role enforcement reads ``shared.catalogue.ROUTES``: a route not in that table is refused (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict
+from pynamodb.exceptions import PynamoDBException
+
+from shared import catalogue
+from shared.catalogue import Role
+from shared.errors import Forbidden, PayloadTooLarge, StewardError, Unauthorized
+from shared.observability import logger
+from shared.settings import get_settings
+
+_SPLIT = re.compile(r"[\s,\[\]]+")
+
+
+class Identity(BaseModel):
+    """The caller, from the Cognito claims the authorizer checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    username: str
+    email: str | None
+    roles: frozenset[Role]
+
+    @property
+    def actor(self) -> str:
+        """How the caller appears in the audit trail."""
+        return f"user:{self.username}"
+
+
+class ErrorBody(BaseModel):
+    message: str
+    code: str
+    details: Any | None = None
+
+
+def parse_groups(value: Any) -> frozenset[Role]:
+    """API Gateway passes every claim as a string ("a,b" or "[a b]"); a list arrives from other sources."""
+    if value is None:
+        return frozenset()
+    names = value if isinstance(value, list) else _SPLIT.split(str(value))
+    known = {r.value for r in Role}
+    return frozenset(Role(n) for n in names if n in known)
+
+
+def identity_from_claims(claims: dict[str, Any] | None) -> Identity | None:
+    if not claims or not claims.get("sub"):
+        return None
+    return Identity(
+        subject=str(claims["sub"]),
+        username=str(claims.get("cognito:username") or claims.get("username") or claims["sub"]),
+        email=claims.get("email"),
+        roles=parse_groups(claims.get("cognito:groups")),
+    )
+
+
+def _error(status: HTTPStatus, message: str, code: str, details: Any = None) -> Response[str]:
+    body = ErrorBody(message=message, code=code, details=details).model_dump(exclude_none=True)
+    return Response(status_code=int(status), content_type="application/json", body=json.dumps(body))
+
+
+def _authorize(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    event = app.current_event
+    route = catalogue.find_route(event.http_method, event.resource)
+    if route is None:
+        return _error(HTTPStatus.FORBIDDEN, "this route is not in the access table", "forbidden")
+    body = event.body or ""
+    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
+    if size > get_settings().max_body_bytes:
+        raise PayloadTooLarge(f"the body is {size} bytes; the limit is {get_settings().max_body_bytes}")
+    if not route.public:
+        who = identity_from_claims(event.request_context.authorizer.claims)
+        if who is None:
+            raise Unauthorized("a valid token is required (Authorization: Bearer <Cognito ID token>)")
+        if not (who.roles & route.roles):
+            allowed = ", ".join(sorted(route.roles))
+            raise Forbidden(f"{event.http_method} {route.path} needs one of the roles: {allowed}")
+        app.append_context(identity=who)
+        logger.append_keys(actor=who.actor)
+    return next_middleware(app)
+
+
+def caller(router: APIGatewayRestResolver | APIGatewayRouter) -> Identity:
+    """The authorized caller of the current request (set by the role check)."""
+    who = router.context.get("identity")
+    if not isinstance(who, Identity):
+        raise Unauthorized("a valid token is required")
+    return who
+
+
+def resolver() -> APIGatewayRestResolver:
+    """A validating resolver with role checks and the error mapping installed."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.use(middlewares=[_authorize])
+
+    @app.exception_handler(StewardError)
+    def _steward_error(exc: StewardError) -> Response[str]:
+        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            logger.exception("request failed", extra={"code": exc.code})
+        return _error(exc.status, exc.message, exc.code, exc.details or None)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        problems = [_describe(e) for e in exc.errors()]
+        return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(problems), "invalid_request", problems)
+
+    @app.exception_handler(json.JSONDecodeError)
+    def _malformed(exc: json.JSONDecodeError) -> Response[str]:
+        return _error(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc.msg} at position {exc.pos}", "bad_json")
+
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_text(exc: UnicodeDecodeError) -> Response[str]:
+        return _error(HTTPStatus.BAD_REQUEST, "the body is not valid UTF-8", "bad_encoding")
+
+    @app.exception_handler((ClientError, BotoCoreError, PynamoDBException))
+    def _aws(exc: Exception) -> Response[str]:
+        logger.exception("an AWS call failed", extra={"error": exc.__class__.__name__})
+        return _error(HTTPStatus.SERVICE_UNAVAILABLE, "a storage service failed; nothing was changed", "unavailable")
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response[str]:
+        return _error(HTTPStatus.NOT_FOUND, f"no route {app.current_event.http_method} {app.current_event.path}", "not_found")
+
+    return app
+
+
+def _describe(error: Any) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body",)]
+    where = ".".join(loc) if loc else "body"
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field"
+    if kind == "missing":
+        return f"{where}: required"
+    return f"{where}: {error.get('msg', 'invalid')}"
+
+
+_ERROR_CONTENT = {"application/json": {"model": ErrorBody}}
+BEARER = "cognito"
+
+
+def doc(method: str, path: str, ok: type[BaseModel] | None = None, ok_status: int = 200) -> dict[str, Any]:
+    """OpenAPI metadata for a route, taken from the route table (which must list it)."""
+    route = catalogue.find_route(method, path)
+    if route is None:
+        raise LookupError(f"{method} {path} is not in shared.catalogue.ROUTES")
+    responses: dict[int, Any] = {
+        ok_status: {"description": "Success", **({"content": {"application/json": {"model": ok}}} if ok else {})},
+        400: {"description": "Malformed request", "content": _ERROR_CONTENT},
+        413: {"description": "Body too large", "content": _ERROR_CONTENT},
+        422: {"description": "Invalid parameters or body", "content": _ERROR_CONTENT},
+        503: {"description": "A dependency failed; nothing was changed", "content": _ERROR_CONTENT},
+    }
+    if route.public:
+        roles = "Public: no token needed."
+    else:
+        roles = "Roles: " + ", ".join(sorted(route.roles)) + "."
+        responses[401] = {"description": "Missing or invalid token", "content": _ERROR_CONTENT}
+        responses[403] = {"description": "The caller's roles do not allow this route", "content": _ERROR_CONTENT}
+    return {
+        "summary": route.summary,
+        "description": roles,
+        "responses": responses,
+        "tags": [route.function],
+        "security": [] if route.public else [{BEARER: []}],
+        "openapi_extensions": {"x-steward-roles": sorted(route.roles)},
+    }

@@ -1,0 +1,299 @@
+"""The one definition of Steward's resources and routes.
+
+Both the CDK constructs (``infrastructure/``) and the local runtime (``infrastructure/local/``) read this
+module, so the cloud and the laptop cannot drift apart. The functions read it too: the route table is the
+single source of truth for which roles may call which route.
+
+Everything here is plain data: no AWS calls, no CDK imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, TypeVar
+from urllib.parse import unquote
+
+
+class Role(StrEnum):
+    """Cognito groups. A user's roles are the groups they belong to."""
+
+    COMMUNICATIONS = "communications"
+    RECORDS = "records"
+    IT = "it"
+    MODERATORS = "moderators"
+    PRINCIPALS = "principals"
+    STAFF = "staff"
+
+
+ALL_ROLES: frozenset[Role] = frozenset(Role)
+
+Access = Literal["read", "write", "read_write"]
+
+
+# --------------------------------------------------------------------------------------------- resources
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    partition_key: str
+    sort_key: str | None = None
+    # DynamoDB attribute types for every key attribute (table and indexes): "S" or "N".
+    attribute_types: dict[str, Literal["S", "N"]] = field(default_factory=dict)
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    description: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"STEWARD_TABLE_{self.key.upper()}"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    # Object Lock (COMPLIANCE) for buckets where records live; versioning is always on.
+    object_lock: bool = False
+    # Default COMPLIANCE retention in days for new objects (only with object_lock).
+    default_retention_days: int | None = None
+    description: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"STEWARD_BUCKET_{self.key.upper()}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    visibility_timeout_seconds: int = 60
+    # Receives before a message is moved to the queue's dead-letter queue.
+    max_receive_count: int = 5
+    retention_days: int = 14
+    description: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"STEWARD_QUEUE_{self.key.upper()}"
+
+    @property
+    def dlq_key(self) -> str:
+        return f"{self.key}-dlq"
+
+
+@dataclass(frozen=True)
+class Uses:
+    """A function's access to one resource; the CDK grants exactly this and nothing else."""
+
+    resource: str
+    access: Access
+
+
+@dataclass(frozen=True)
+class Function:
+    key: str
+    # Dotted module path of the handler module; the Lambda handler is ``<module>.handler``.
+    module: str
+    description: str
+    tables: tuple[Uses, ...] = ()
+    buckets: tuple[Uses, ...] = ()
+    queues: tuple[Uses, ...] = ()
+    # Secrets Manager access and Cognito admin access, named for the least-privilege policy.
+    uses_user_pool: bool = False
+    memory_mb: int = 512
+    timeout_seconds: int = 29
+    # SQS trigger, if any.
+    consumes: str | None = None
+    batch_size: int = 10
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}.handler"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    key: str
+    function: str
+    # EventBridge schedule expression, e.g. "rate(1 hour)" or "cron(0 6 * * ? *)".
+    expression: str
+    # How often the local runtime runs it (seconds); the cloud uses ``expression``.
+    local_every_seconds: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Route:
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    function: str
+    # Roles allowed to call the route. Empty with ``public=True`` means no token is needed.
+    roles: frozenset[Role]
+    public: bool = False
+    summary: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.method, self.path)
+
+
+# --------------------------------------------------------------------------------------------- the catalogue
+AUDIT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT})
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        key="audit",
+        partition_key="pk",
+        sort_key="sk",
+        attribute_types={"pk": "S", "sk": "S", "resource": "S", "at": "S"},
+        indexes=(Index(name="by-resource", partition_key="resource", sort_key="at"),),
+        description="Hash-chained audit trail: one partition per chain, entries ordered by sequence number.",
+    ),
+)
+
+BUCKETS: tuple[Bucket, ...] = (
+    Bucket(key="intake", description="Raw webhook deliveries exactly as received."),
+    Bucket(key="archive", object_lock=True, description="Write-once archive of every content version."),
+    Bucket(key="exports", description="Public-records export packages."),
+    Bucket(
+        key="audit-anchors",
+        object_lock=True,
+        default_retention_days=3653,
+        description="Write-once anchors of the audit chain heads.",
+    ),
+)
+
+QUEUES: tuple[Queue, ...] = (
+    Queue(key="intake", visibility_timeout_seconds=180, description="Pointers to stored webhook deliveries."),
+)
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        key="health",
+        module="functions.health.handler",
+        description="Liveness: answers without touching any resource.",
+        memory_mb=256,
+        timeout_seconds=5,
+    ),
+    Function(
+        key="docs",
+        module="functions.docs.handler",
+        description="The OpenAPI document and the caller's identity.",
+        memory_mb=512,
+        timeout_seconds=10,
+    ),
+    Function(
+        key="audit-api",
+        module="functions.audit_api.handler",
+        description="Audit trail verification and anchors on demand.",
+        tables=(Uses("audit", "read_write"),),
+        buckets=(Uses("audit-anchors", "read_write"),),
+        timeout_seconds=29,
+    ),
+    Function(
+        key="audit-anchor",
+        module="functions.audit_anchor.handler",
+        description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
+        tables=(Uses("audit", "read_write"),),
+        buckets=(Uses("audit-anchors", "read_write"),),
+        timeout_seconds=60,
+    ),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        key="audit-anchor",
+        function="audit-anchor",
+        expression="rate(1 hour)",
+        local_every_seconds=300,
+        description="Anchor the audit chain heads in the write-once bucket.",
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "health", frozenset(), public=True, summary="Liveness check"),
+    Route("GET", "/openapi.json", "docs", ALL_ROLES, summary="OpenAPI 3.1 document of every route"),
+    Route("GET", "/me", "docs", ALL_ROLES, summary="The caller's identity and roles"),
+    Route("GET", "/audit/verify", "audit-api", AUDIT_READERS, summary="Verify every audit chain"),
+    Route("GET", "/audit/chains/{chain}", "audit-api", AUDIT_READERS, summary="Verify one audit chain"),
+    Route("GET", "/audit/anchors", "audit-api", AUDIT_READERS, summary="List audit anchors"),
+    Route(
+        "POST",
+        "/audit/anchors",
+        "audit-api",
+        frozenset({Role.RECORDS, Role.IT}),
+        summary="Anchor the audit chain heads now",
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------- look-ups
+_T = TypeVar("_T", Table, Bucket, Queue, Function, Schedule)
+
+
+def _by_key(items: tuple[_T, ...], key: str, kind: str) -> _T:
+    for item in items:
+        if item.key == key:
+            return item
+    raise KeyError(f"no {kind} named {key!r} in the catalogue")
+
+
+def table(key: str) -> Table:
+    return _by_key(TABLES, key, "table")
+
+
+def bucket(key: str) -> Bucket:
+    return _by_key(BUCKETS, key, "bucket")
+
+
+def queue(key: str) -> Queue:
+    return _by_key(QUEUES, key, "queue")
+
+
+def function(key: str) -> Function:
+    return _by_key(FUNCTIONS, key, "function")
+
+
+def routes_of(function_key: str) -> tuple[Route, ...]:
+    return tuple(r for r in ROUTES if r.function == function_key)
+
+
+def find_route(method: str, resource_path: str) -> Route | None:
+    """The route for an API Gateway resource path (the template, e.g. ``/audit/chains/{chain}``)."""
+    for r in ROUTES:
+        if r.method == method and r.path == resource_path:
+            return r
+    return None
+
+
+def match_path(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """Match a concrete request path to a route template, returning the path parameters."""
+    parts = path.rstrip("/").split("/") if path != "/" else [""]
+    for r in ROUTES:
+        if r.method != method:
+            continue
+        template = r.path.split("/")
+        if len(template) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for t, p in zip(template, parts, strict=True):
+            if t.startswith("{") and t.endswith("}"):
+                if not p:
+                    break
+                params[t[1:-1]] = unquote(p)
+            elif t != p:
+                break
+        else:
+            return r, params
+    return None
+
+
+def methods_for(path: str) -> set[str]:
+    """Methods registered for a concrete path (to tell 405 from 404)."""
+    return {r.method for r in ROUTES if match_path(r.method, path) is not None}
