@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict
 from pynamodb.exceptions import PynamoDBException
 
 from shared import catalogue
 from shared.catalogue import Role
-from shared.errors import Forbidden, PayloadTooLarge, StewardError, Unauthorized
+from shared.errors import StewardError, Unauthorized
 from shared.observability import logger
 from shared.settings import get_settings
 
@@ -79,25 +80,67 @@ def _error(status: HTTPStatus, message: str, code: str, details: Any = None) -> 
     return Response(status_code=int(status), content_type="application/json", body=json.dumps(body))
 
 
-def _authorize(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    event = app.current_event
-    route = catalogue.find_route(event.http_method, event.resource)
+def _refusal(status: HTTPStatus, message: str, code: str) -> dict[str, Any]:
+    body = ErrorBody(message=message, code=code).model_dump_json(exclude_none=True)
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def gate(event: Mapping[str, Any]) -> Identity | dict[str, Any] | None:
+    """Check a request against the route table before anything reads its input.
+
+    Returns the caller's identity, ``None`` for a public route, or a ready 401/403/413 response. A route missing
+    from the table is refused (fail closed); unknown paths fall through to the resolver's 404.
+    """
+    method = str(event.get("httpMethod", ""))
+    resource = str(event.get("resource", ""))
+    route = catalogue.find_route(method, resource)
     if route is None:
-        return _error(HTTPStatus.FORBIDDEN, "this route is not in the access table", "forbidden")
-    body = event.body or ""
-    size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
-    if size > get_settings().max_body_bytes:
-        raise PayloadTooLarge(f"the body is {size} bytes; the limit is {get_settings().max_body_bytes}")
-    if not route.public:
-        who = identity_from_claims(event.request_context.authorizer.claims)
-        if who is None:
-            raise Unauthorized("a valid token is required (Authorization: Bearer <Cognito ID token>)")
-        if not (who.roles & route.roles):
-            allowed = ", ".join(sorted(route.roles))
-            raise Forbidden(f"{event.http_method} {route.path} needs one of the roles: {allowed}")
-        app.append_context(identity=who)
-        logger.append_keys(actor=who.actor)
-    return next_middleware(app)
+        if catalogue.match_path(method, str(event.get("path", ""))) is None:
+            return None
+        return _refusal(HTTPStatus.FORBIDDEN, "this route is not in the access table", "forbidden")
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    limit = get_settings().max_body_bytes
+    if size > limit:
+        return _refusal(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"the body is {size} bytes; the limit is {limit}",
+            "payload_too_large",
+        )
+    if route.public:
+        return None
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    who = identity_from_claims(authorizer.get("claims"))
+    if who is None:
+        return _refusal(
+            HTTPStatus.UNAUTHORIZED,
+            "a valid token is required (Authorization: Bearer <Cognito ID token>)",
+            "unauthorized",
+        )
+    if not (who.roles & route.roles):
+        allowed = ", ".join(sorted(route.roles))
+        return _refusal(
+            HTTPStatus.FORBIDDEN, f"{method} {route.path} needs one of the roles: {allowed}", "forbidden"
+        )
+    return who
+
+
+class StewardResolver(APIGatewayRestResolver):
+    """Checks the caller's roles from the route table first, then validates and routes as usual."""
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        outcome = gate(event)
+        if isinstance(outcome, dict):
+            return outcome
+        if outcome is not None:
+            self.append_context(identity=outcome)  # type: ignore[no-untyped-call]
+            logger.append_keys(actor=outcome.actor)
+        return super().resolve(event, context)
 
 
 def caller(router: APIGatewayRestResolver | APIGatewayRouter) -> Identity:
@@ -108,10 +151,9 @@ def caller(router: APIGatewayRestResolver | APIGatewayRouter) -> Identity:
     return who
 
 
-def resolver() -> APIGatewayRestResolver:
+def resolver() -> StewardResolver:
     """A validating resolver with role checks and the error mapping installed."""
-    app = APIGatewayRestResolver(enable_validation=True)
-    app.use(middlewares=[_authorize])
+    app = StewardResolver(enable_validation=True)
 
     @app.exception_handler(StewardError)
     def _steward_error(exc: StewardError) -> Response[str]:
@@ -121,25 +163,35 @@ def resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return _error(HTTPStatus.BAD_REQUEST, "the body is not valid JSON", "bad_json")
         problems = [_describe(e) for e in exc.errors()]
         return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(problems), "invalid_request", problems)
 
     @app.exception_handler(json.JSONDecodeError)
     def _malformed(exc: json.JSONDecodeError) -> Response[str]:
-        return _error(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc.msg} at position {exc.pos}", "bad_json")
+        return _error(
+            HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc.msg} at position {exc.pos}", "bad_json"
+        )
 
     @app.exception_handler(UnicodeDecodeError)
     def _not_text(exc: UnicodeDecodeError) -> Response[str]:
         return _error(HTTPStatus.BAD_REQUEST, "the body is not valid UTF-8", "bad_encoding")
 
-    @app.exception_handler((ClientError, BotoCoreError, PynamoDBException))
+    @app.exception_handler([ClientError, BotoCoreError, PynamoDBException])
     def _aws(exc: Exception) -> Response[str]:
         logger.exception("an AWS call failed", extra={"error": exc.__class__.__name__})
-        return _error(HTTPStatus.SERVICE_UNAVAILABLE, "a storage service failed; nothing was changed", "unavailable")
+        return _error(
+            HTTPStatus.SERVICE_UNAVAILABLE, "a storage service failed; nothing was changed", "unavailable"
+        )
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response[str]:
-        return _error(HTTPStatus.NOT_FOUND, f"no route {app.current_event.http_method} {app.current_event.path}", "not_found")
+        return _error(
+            HTTPStatus.NOT_FOUND,
+            f"no route {app.current_event.http_method} {app.current_event.path}",
+            "not_found",
+        )
 
     return app
 
@@ -165,7 +217,10 @@ def doc(method: str, path: str, ok: type[BaseModel] | None = None, ok_status: in
     if route is None:
         raise LookupError(f"{method} {path} is not in shared.catalogue.ROUTES")
     responses: dict[int, Any] = {
-        ok_status: {"description": "Success", **({"content": {"application/json": {"model": ok}}} if ok else {})},
+        ok_status: {
+            "description": "Success",
+            **({"content": {"application/json": {"model": ok}}} if ok else {}),
+        },
         400: {"description": "Malformed request", "content": _ERROR_CONTENT},
         413: {"description": "Body too large", "content": _ERROR_CONTENT},
         422: {"description": "Invalid parameters or body", "content": _ERROR_CONTENT},
@@ -176,7 +231,10 @@ def doc(method: str, path: str, ok: type[BaseModel] | None = None, ok_status: in
     else:
         roles = "Roles: " + ", ".join(sorted(route.roles)) + "."
         responses[401] = {"description": "Missing or invalid token", "content": _ERROR_CONTENT}
-        responses[403] = {"description": "The caller's roles do not allow this route", "content": _ERROR_CONTENT}
+        responses[403] = {
+            "description": "The caller's roles do not allow this route",
+            "content": _ERROR_CONTENT,
+        }
     return {
         "summary": route.summary,
         "description": roles,

@@ -31,7 +31,12 @@ ALL_ROLES: frozenset[Role] = frozenset(Role)
 # Request bodies of these types reach a function base64-encoded, byte for byte (API Gateway's binaryMediaTypes;
 # the local gateway does the same, and also base64-encodes any body that is not valid UTF-8). Text bodies
 # arrive as the exact UTF-8 text that was sent, so signatures over them still verify.
-BINARY_MEDIA_TYPES: tuple[str, ...] = ("application/octet-stream", "application/zip", "multipart/form-data", "image/*")
+BINARY_MEDIA_TYPES: tuple[str, ...] = (
+    "application/octet-stream",
+    "application/zip",
+    "multipart/form-data",
+    "image/*",
+)
 # API Gateway's hard limit on a request body.
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 

@@ -55,4 +55,3 @@ def openapi() -> Response[str]:
 def me() -> Me:
     who = api.caller(router)
     return Me(subject=who.subject, username=who.username, email=who.email, roles=sorted(who.roles))
-

@@ -86,7 +86,9 @@ def _table(ddb: Any, t: catalogue.Table) -> None:
     args: dict[str, Any] = {
         "TableName": name(t.key),
         "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": k} for a, k in t.attribute_types.items()],
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": k} for a, k in t.attribute_types.items()
+        ],
         "BillingMode": "PAY_PER_REQUEST",
         "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
     }
@@ -114,7 +116,9 @@ def _bucket(s3: Any, b: catalogue.Bucket) -> None:
     )
     s3.put_bucket_encryption(
         Bucket=bucket,
-        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]},
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
     )
     if b.object_lock and b.default_retention_days:
         s3.put_object_lock_configuration(
@@ -128,14 +132,20 @@ def _bucket(s3: Any, b: catalogue.Bucket) -> None:
 
 def _queue(sqs: Any, q: catalogue.Queue) -> tuple[str, str]:
     retention = str(q.retention_days * 86400)
-    dlq_url = sqs.create_queue(QueueName=name(q.dlq_key), Attributes={"MessageRetentionPeriod": retention})["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_url = sqs.create_queue(QueueName=name(q.dlq_key), Attributes={"MessageRetentionPeriod": retention})[
+        "QueueUrl"
+    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     url = sqs.create_queue(
         QueueName=name(q.key),
         Attributes={
             "VisibilityTimeout": str(q.visibility_timeout_seconds),
             "MessageRetentionPeriod": retention,
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}
+            ),
         },
     )["QueueUrl"]
     return url, dlq_url
@@ -154,7 +164,9 @@ def _identity(cognito: Any, out: Provisioned) -> None:
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     for role in Role:
-        cognito.create_group(GroupName=role.value, UserPoolId=pool["Id"], Description=f"Steward role {role.value}")
+        cognito.create_group(
+            GroupName=role.value, UserPoolId=pool["Id"], Description=f"Steward role {role.value}"
+        )
     for role, username in LOCAL_USERS.items():
         cognito.admin_create_user(
             UserPoolId=pool["Id"],

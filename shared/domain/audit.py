@@ -37,13 +37,25 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+def _check_text(text: str, path: str) -> None:
+    """Text must be encodable as UTF-8: a lone surrogate (half of a pair, e.g. from a "\\ud800" JSON escape)
+    is not, and would make hashing fail."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise BadRequest(f"audit {path} is not valid Unicode text (it holds a lone surrogate)") from exc
+
+
 def _check_json(value: Any, path: str = "details") -> None:
     """Audit details are plain JSON without floats (floats do not survive a DynamoDB round trip exactly)."""
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
                 raise BadRequest(f"audit {path} keys must be strings, got {type(k).__name__}")
+            _check_text(k, f"{path} key")
             _check_json(v, f"{path}.{k}")
+    elif isinstance(value, str):
+        _check_text(value, path)
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
             _check_json(v, f"{path}[{i}]")
@@ -202,6 +214,9 @@ def verify_chain(chain: int, stored: Iterable[StoredEntry], anchors: Iterable[An
     pending = sorted(anchors, key=lambda a: a.seq)
     checked = 0
     prev = ChainHead(chain=chain, seq=0, hash=GENESIS_HASH)
+    # The entry before ``prev`` (its hash) and ``prev``'s id: enough to see that ``prev`` itself was inserted.
+    before_prev: str | None = None
+    prev_id: str | None = None
     count = 0
     it: Iterator[StoredEntry] = iter(stored)
     current = next(it, None)
@@ -275,7 +290,8 @@ def verify_chain(chain: int, stored: Iterable[StoredEntry], anchors: Iterable[An
                 )
             )
         if entry.prev_hash != prev.hash:
-            return report(_classify_broken_link(chain, prev, entry, following, it))
+            return report(_classify_broken_link(chain, prev, prev_id, before_prev, entry, following, it))
+        before_prev, prev_id = prev.hash, entry.id
         prev = ChainHead(chain=chain, seq=entry.seq, hash=entry.hash)
         while pending and pending[0].seq <= prev.seq:
             anchor = pending.pop(0)
@@ -314,6 +330,8 @@ def verify_chain(chain: int, stored: Iterable[StoredEntry], anchors: Iterable[An
 def _classify_broken_link(
     chain: int,
     prev: ChainHead,
+    prev_id: str | None,
+    before_prev: str | None,
     entry: AuditEntry,
     following: StoredEntry | None,
     rest: Iterator[StoredEntry],
@@ -328,6 +346,34 @@ def _classify_broken_link(
             entry_id=entry.id,
             message=f"entries at seq {entry.seq} and {nxt.seq} were swapped: entry {entry.id} belongs after {nxt.id}",
         )
+    # An entry whose predecessor is stored later was moved up (or its predecessor moved down), unless the very
+    # same entry is stored again later: then this one is a copy inserted here.
+    predecessor: StoredEntry | None = None
+    later = [following] if following else []
+    for candidate in (*later, *rest):
+        if candidate.entry is None:
+            continue
+        if candidate.entry.hash == entry.hash:
+            return Problem(
+                kind="inserted",
+                chain=chain,
+                seq=entry.seq,
+                entry_id=entry.id,
+                message=f"entry {entry.id} at seq {entry.seq} was inserted: it is a copy of seq {candidate.seq}",
+            )
+        if predecessor is None and candidate.entry.hash == entry.prev_hash:
+            predecessor = candidate
+    if predecessor is not None and predecessor.entry is not None:
+        return Problem(
+            kind="reordered",
+            chain=chain,
+            seq=entry.seq,
+            entry_id=entry.id,
+            message=(
+                f"entry {entry.id} at seq {entry.seq} was reordered: it follows entry {predecessor.entry.id}, "
+                f"which is stored later at seq {predecessor.seq}"
+            ),
+        )
     if nxt is not None and nxt.prev_hash == prev.hash:
         return Problem(
             kind="inserted",
@@ -336,19 +382,17 @@ def _classify_broken_link(
             entry_id=entry.id,
             message=f"entry {entry.id} at seq {entry.seq} was inserted: the next entry links past it to seq {prev.seq}",
         )
-    later = [following] if following else []
-    for candidate in (*later, *rest):
-        if candidate.entry is not None and candidate.entry.hash == entry.prev_hash:
-            return Problem(
-                kind="reordered",
-                chain=chain,
-                seq=entry.seq,
-                entry_id=entry.id,
-                message=(
-                    f"entry {entry.id} at seq {entry.seq} was reordered: it follows entry {candidate.entry.id}, "
-                    f"which is stored later at seq {candidate.seq}"
-                ),
-            )
+    if before_prev is not None and entry.prev_hash == before_prev:
+        return Problem(
+            kind="inserted",
+            chain=chain,
+            seq=prev.seq,
+            entry_id=prev_id,
+            message=(
+                f"entry {prev_id} at seq {prev.seq} was inserted: entry {entry.id} after it links past it "
+                f"to seq {prev.seq - 1}"
+            ),
+        )
     return Problem(
         kind="relinked",
         chain=chain,

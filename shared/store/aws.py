@@ -6,7 +6,7 @@ force) and cached per process. ``reset()`` forgets them, for tests and for the l
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """A boto3 client for ``service`` that honours the endpoint override in the settings."""
     settings = get_settings()

@@ -1,0 +1,227 @@
+"""The ``steward`` command line.
+
+    steward local [--port 8080]            serve the whole system locally, on moto, in memory
+    steward token --role records           print an ID token for the seeded local user of that role
+    steward audit verify [--chain N]       verify the audit trail (exit 1 if anything was tampered with)
+    steward audit anchor --reason TEXT     anchor the audit chain heads now
+    steward schedule run audit-anchor      run a scheduled function now
+    steward demo                           walk through the running local API with a token per role
+
+Commands other than ``local`` act on the running local runtime (its state file); with ``--aws`` they act on
+the deployed stack instead, through the usual AWS credentials and the STEWARD_* resource variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from shared.catalogue import Role
+
+DEFAULT_STATE = Path(".steward/local.json")
+
+
+def _target(args: argparse.Namespace) -> dict[str, Any]:
+    """Point this process at the local runtime (default) or at AWS (--aws)."""
+    if getattr(args, "aws", False):
+        return {}
+    from infrastructure.local.runtime import load_state
+
+    return load_state(args.state)
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from infrastructure.local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(port=args.port, sample_data=not args.no_sample_data, state_file=args.state)
+    state = runtime.start()
+    api = state["api_url"]
+    roles = ", ".join(r.value for r in Role)
+    print(
+        f"""Steward is running locally at {api}
+  Data lives in memory, on an embedded moto server ({state["endpoint"]}); it is gone when this stops.
+  Sample data: {json.dumps(state["sample_data"]) if state["sample_data"] else "none"}
+
+Try:
+  curl {api}/health
+  TOKEN=$(uv run steward token --role records)
+  curl -H "Authorization: Bearer $TOKEN" {api}/audit/verify
+  curl -H "Authorization: Bearer $(uv run steward token --role staff)" {api}/audit/verify    # 403
+  uv run steward audit verify
+  uv run steward demo
+
+Roles (one seeded user each): {roles}
+Press Ctrl+C to stop.""",
+        flush=True,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.stop()
+    return 0
+
+
+def local_token(state: dict[str, Any], role: str) -> str:
+    import boto3
+
+    from infrastructure.local.provision import LOCAL_PASSWORD
+
+    cognito = boto3.client("cognito-idp", endpoint_url=state["endpoint"], region_name=state["region"])
+    result = cognito.initiate_auth(
+        ClientId=state["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": state["users"][role], "PASSWORD": LOCAL_PASSWORD},
+    )
+    return str(result["AuthenticationResult"]["IdToken"])
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    state = _target(args)
+    print(local_token(state, args.role))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    _target(args)
+    from shared import audit
+
+    report = audit.verify(args.chain)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        for chain in report.chains:
+            status = "ok" if chain.ok else f"BROKEN: {chain.problem.message if chain.problem else ''}"
+            print(
+                f"chain {chain.chain}: {chain.entries} entries, {chain.anchors_checked} anchored heads checked, {status}"
+            )
+        print(f"anchors: {report.anchors.count}, latest {report.anchors.latest}")
+        for problem in report.anchors.problems:
+            print(f"anchor problem: {problem.message}")
+        print("audit trail verified" if report.ok else "AUDIT TRAIL FAILED VERIFICATION")
+    return 0 if report.ok else 1
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    _target(args)
+    from shared import audit
+
+    result = audit.anchor("operator:cli", args.reason)
+    print(result.model_dump_json(indent=2))
+    return 0
+
+
+def cmd_schedule_run(args: argparse.Namespace) -> int:
+    state = _target(args)
+    from infrastructure.local.lambdas import Lambdas
+    from infrastructure.local.scheduler import run_now
+
+    result = run_now(
+        args.schedule, Lambdas(state.get("region", "us-east-1")).invoke, state.get("region", "us-east-1")
+    )
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def _call(api: str, method: str, path: str, token: str | None, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{api}{path}", data=data, method=method)  # noqa: S310 - local API
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local API
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    state = _target(args)
+    api = state["api_url"]
+    steps: list[tuple[str, str, str | None, Any]] = [
+        ("GET", "/health", None, None),
+        ("GET", "/audit/verify", None, None),
+        ("GET", "/me", "principals", None),
+        ("GET", "/audit/verify", "staff", None),
+        ("GET", "/audit/verify", "records", None),
+        ("POST", "/audit/anchors", "records", {"reason": "demo: anchor before answering a request"}),
+        ("POST", "/audit/anchors", "records", {"reason": "x", "extra": True}),
+        ("GET", "/audit/anchors", "it", None),
+    ]
+    for method, path, role, body in steps:
+        token = local_token(state, role) if role else None
+        status, reply = _call(api, method, path, token, body)
+        who = f"as {role}" if role else "without a token"
+        summary = reply.get("message") if isinstance(reply, dict) and "message" in reply else reply
+        if isinstance(summary, dict) and "ok" in summary:
+            summary = {"ok": summary["ok"], "chains": len(summary.get("chains", []))}
+        print(f"{method} {path} {who} -> {status}: {json.dumps(summary)[:200]}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="steward", description="Steward: govern a district's official social media."
+    )
+    p.add_argument("--state", type=Path, default=DEFAULT_STATE, help="local runtime state file")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    local = sub.add_parser("local", help="run the whole system locally on moto (in memory)")
+    local.add_argument("--port", type=int, default=8080, help="API port on 127.0.0.1 (0 picks a free one)")
+    local.add_argument("--no-sample-data", action="store_true", help="start empty")
+    local.set_defaults(func=cmd_local)
+
+    token = sub.add_parser("token", help="print an ID token for a seeded local user")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.set_defaults(func=cmd_token)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="verify every chain against itself and the anchors")
+    verify.add_argument("--chain", type=int, default=None)
+    verify.add_argument("--json", action="store_true", help="print the full report as JSON")
+    verify.add_argument("--aws", action="store_true", help="verify the deployed stack (STEWARD_* variables)")
+    verify.set_defaults(func=cmd_audit_verify)
+    anchor = audit.add_parser("anchor", help="anchor the chain heads in the write-once bucket now")
+    anchor.add_argument("--reason", required=True)
+    anchor.add_argument("--aws", action="store_true")
+    anchor.set_defaults(func=cmd_audit_anchor)
+
+    schedule = sub.add_parser("schedule", help="scheduled functions").add_subparsers(
+        dest="schedule_command", required=True
+    )
+    run = schedule.add_parser("run", help="run a scheduled function now, against the local runtime")
+    run.add_argument("schedule")
+    run.set_defaults(func=cmd_schedule_run)
+
+    demo = sub.add_parser("demo", help="call the running local API as several roles")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except FileNotFoundError as exc:
+        print(f"steward: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"steward: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The Steward stack: one construct per capability, every resource generated from ``shared.catalogue``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infrastructure.constructs.api import Api
+from infrastructure.constructs.firewall import Firewall
+from infrastructure.constructs.functions import Functions, Resources
+from infrastructure.constructs.identity import Identity
+from infrastructure.constructs.keys import Keys
+from infrastructure.constructs.queues import Queues
+from infrastructure.constructs.schedules import Schedules
+from infrastructure.constructs.storage import Storage
+
+
+class StewardStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.keys = keys = Keys(self, "Keys")
+        self.storage = storage = Storage(self, "Storage", key=keys.key)
+        self.queues = queues = Queues(self, "Queues", key=keys.key)
+        self.identity = identity = Identity(self, "Identity")
+        self.functions = functions = Functions(
+            self,
+            "Functions",
+            resources=Resources(
+                key=keys.key,
+                tables=storage.tables,
+                buckets=storage.buckets,
+                queues=queues.queues,
+                user_pool=identity.user_pool,
+            ),
+        )
+        self.api = api = Api(
+            self, "Api", functions=functions.functions, user_pool=identity.user_pool, key=keys.key
+        )
+        self.firewall = Firewall(self, "Firewall", stage_arn=api.rest_api.deployment_stage.stage_arn)
+        self.schedules = Schedules(self, "Schedules", functions=functions.functions, keys=keys)
+        functions.acknowledge_policy_wildcards()
+
+        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the Steward API (stage included)")
+        CfnOutput(
+            self, "UserPoolId", value=identity.user_pool.user_pool_id, description="Cognito user pool id"
+        )
+        CfnOutput(
+            self,
+            "UserPoolClientId",
+            value=identity.client.user_pool_client_id,
+            description="API app client id",
+        )

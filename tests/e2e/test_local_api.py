@@ -1,0 +1,125 @@
+"""The README's promises, over HTTP against `steward local`."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from shared.catalogue import Role
+from tests.e2e.conftest import LocalSteward
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_answers_without_a_token(local: LocalSteward) -> None:
+    status, body = local.call("GET", "/health")
+    assert (status, body) == (200, {"status": "ok", "service": "steward"})
+
+
+def test_records_reads_verify_and_the_sample_trail_is_intact(local: LocalSteward) -> None:
+    status, body = local.call("GET", "/audit/verify", token=local.token("records"))
+    assert status == 200
+    assert body["ok"] is True
+    assert sum(c["entries"] for c in body["chains"]) >= len(Role)  # the seeded users and the first anchor
+    assert body["anchors"]["count"] >= 1
+
+
+def test_staff_is_forbidden_with_a_message(local: LocalSteward) -> None:
+    status, body = local.call("GET", "/audit/verify", token=local.token("staff"))
+    assert status == 403
+    assert "records" in body["message"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer not-a-jwt", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"],
+    ids=["missing", "garbage", "wrong-key"],
+)
+def test_missing_or_invalid_token_is_401_with_a_message(
+    local: LocalSteward, authorization: str | None
+) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    status, body = local.call("GET", "/audit/verify", headers=headers)
+    assert status == 401
+    assert body["message"]
+
+
+def test_a_token_with_a_forged_payload_is_refused(local: LocalSteward) -> None:
+    header, payload, signature = local.token("staff").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["cognito:groups"] = ["records"]
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    status, _ = local.call(
+        "GET", "/audit/verify", headers={"Authorization": f"Bearer {header}.{forged}.{signature}"}
+    )
+    assert status == 401
+
+
+def test_me_reports_the_callers_roles(local: LocalSteward) -> None:
+    status, body = local.call("GET", "/me", token=local.token("principals"))
+    assert status == 200
+    assert body["roles"] == ["principals"]
+    assert body["username"] == local.state["users"]["principals"]
+
+
+def test_openapi_document_lists_every_route(local: LocalSteward) -> None:
+    from shared import catalogue
+
+    status, document = local.call("GET", "/openapi.json", token=local.token("staff"))
+    assert status == 200
+    assert document["openapi"].startswith("3.1")
+    documented = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    assert documented == {r.key for r in catalogue.ROUTES}
+
+
+def test_bad_input_is_a_4xx_with_a_message_and_writes_nothing(local: LocalSteward) -> None:
+    token = local.token("records")
+    _, before = local.call("GET", "/audit/anchors", token=token)
+    cases = [
+        (b"{not json", 400),
+        (json.dumps({"reason": "fine reason", "unexpected": 1}).encode(), 422),
+        (json.dumps({"reason": 42}).encode(), 422),
+        (json.dumps({"reason": "x" * 300_000}).encode(), 413),
+    ]
+    for raw, expected in cases:
+        status, body = local.call("POST", "/audit/anchors", token=token, raw=raw)
+        assert status == expected, body
+        assert body["message"]
+    _, after = local.call("GET", "/audit/anchors", token=token)
+    assert after["total"] == before["total"]
+
+
+def test_bad_path_id_and_unknown_route(local: LocalSteward) -> None:
+    token = local.token("it")
+    status, body = local.call("GET", "/audit/chains/not-a-number", token=token)
+    assert status == 422
+    assert "chain" in body["message"]
+    status, body = local.call("GET", "/audit/chains/9", token=token)
+    assert status == 404
+    status, body = local.call("GET", "/no/such/route", token=token)
+    assert status == 404
+    status, body = local.call("DELETE", "/health")
+    assert status == 405
+
+
+def test_anchor_on_demand_then_cli_verify(local: LocalSteward) -> None:
+    status, body = local.call(
+        "POST", "/audit/anchors", token=local.token("it"), body={"reason": "before a records export"}
+    )
+    assert status == 201
+    assert body["key"].startswith("anchors/")
+    result = local.steward("audit", "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "audit trail verified" in result.stdout
+
+
+def test_schedule_can_be_run_now(local: LocalSteward) -> None:
+    token = local.token("records")
+    _, before = local.call("GET", "/audit/anchors", token=token)
+    result = local.steward("schedule", "run", "audit-anchor")
+    assert result.returncode == 0, result.stderr
+    _, after = local.call("GET", "/audit/anchors", token=token)
+    assert after["total"] == before["total"] + 1
+    assert after["anchors"][0]["reason"] == "scheduled"

@@ -1,0 +1,98 @@
+"""Helpers for the integration tests: moto clients on the provisioned resources, error injection, snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from infrastructure.local.provision import Provisioned
+from shared import audit, catalogue
+from shared.store import aws
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Stores:
+    """The audit table and the anchor bucket as plain boto3 sees them (the way a tamperer would)."""
+
+    ddb: Any
+    s3: Any
+    table: str
+    bucket: str
+
+    def items(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for page in self.ddb.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
+            out.extend(page["Items"])
+        return out
+
+    def chain_items(self, chain: int) -> list[dict[str, Any]]:
+        pk = f"CHAIN#{chain:04d}"
+        return sorted((i for i in self.items() if i["pk"]["S"] == pk), key=lambda i: i["sk"]["S"])
+
+    def object_versions(self) -> list[dict[str, Any]]:
+        """Every version and delete marker in the anchor bucket."""
+        out: list[dict[str, Any]] = []
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket):
+            out.extend(page.get("Versions", []))
+            out.extend(page.get("DeleteMarkers", []))
+        return out
+
+    def snapshot(self) -> tuple[int, int]:
+        """(audit items, anchor object versions and markers): what a refused request must not change."""
+        return len(self.items()), len(self.object_versions())
+
+
+@pytest.fixture
+def stores(aws_env: Provisioned) -> Stores:
+    session = boto3.session.Session(region_name=REGION)
+    return Stores(
+        ddb=session.client("dynamodb"),
+        s3=session.client("s3"),
+        table=aws_env.env[catalogue.table("audit").env_var],
+        bucket=aws_env.env[catalogue.bucket("audit-anchors").env_var],
+    )
+
+
+@pytest.fixture
+def chains(aws_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+    """Set STEWARD_AUDIT_CHAINS and forget every cached setting, client and audit log."""
+
+    def use(count: int) -> None:
+        monkeypatch.setenv("STEWARD_AUDIT_CHAINS", str(count))
+        aws.reset()
+
+    return use
+
+
+@dataclass
+class Injected:
+    calls: int = 0
+
+
+def inject_error(client: Any, operation: str, code: str, status: int = 500) -> Injected:
+    """Make every ``operation`` call on ``client`` fail with ``code`` (a botocore before-call hook, no network)."""
+    seen = Injected()
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def fail(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        seen.calls += 1
+        body = {"Error": {"Code": code, "Message": "injected by the test"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return AWSResponse("https://injected.invalid", status, {}, None), body
+
+    client.meta.events.register(f"before-call.{service}.{operation}", fail)
+    return seen
+
+
+@pytest.fixture
+def fresh_audit(aws_env: Provisioned) -> Iterator[None]:
+    """The audit facade's cached log and anchor store, forgotten before and after."""
+    audit.reset()
+    yield
+    audit.reset()
