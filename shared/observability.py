@@ -6,6 +6,8 @@ correlation id) → metrics → tracer.
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE = "steward"
@@ -14,3 +16,6 @@ NAMESPACE = "Steward"
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+# A request that publishes no metric of its own is normal (API Gateway counts requests); don't warn about it.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

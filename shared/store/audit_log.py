@@ -195,12 +195,14 @@ class AuditLog:
                 return False
             raise Unavailable("the audit trail could not be written; nothing was changed") from exc
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons
-            if reasons and reasons[-1] is not None and reasons[-1].code == CONDITIONAL_FAILED:
+            if not any(r is not None and r.code == CONDITIONAL_FAILED for r in exc.cancellation_reasons):
+                raise Unavailable("the change could not be written; nothing was changed") from exc
+            # PynamoDB sends condition checks, deletes, puts and updates in that order, whatever order they were
+            # added in, so a reason's position does not say which item failed. The stored head does: if the
+            # entry's position is taken, this writer lost the race (retry); otherwise the caller's condition failed.
+            if self.head(entry.chain).seq >= entry.seq:
                 return False
-            if any(r is not None and r.code == CONDITIONAL_FAILED for r in reasons[:-1]):
-                raise Conflict("the change conflicts with the current state; nothing was changed") from exc
-            raise Unavailable("the change could not be written; nothing was changed") from exc
+            raise Conflict("the change conflicts with the current state; nothing was changed") from exc
 
     # ----------------------------------------------------------------------------------------- read
     def head(self, chain: int) -> ChainHead:

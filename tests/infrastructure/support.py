@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,8 @@ from aws_cdk.assertions import Template
 from constructs import IConstruct
 
 from infrastructure.stack import StewardStack
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 

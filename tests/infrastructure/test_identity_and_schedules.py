@@ -1,0 +1,54 @@
+"""Cognito user pool and groups; EventBridge schedules."""
+
+from __future__ import annotations
+
+from shared import catalogue
+from tests.infrastructure.support import Synth, refs
+
+
+def test_user_pool_is_admin_only_with_required_totp(synth: Synth) -> None:
+    (pool,) = synth.of_type("AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert pool["DeletionPolicy"] == "Retain"
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert props["MfaConfiguration"] == "ON"
+    assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 14
+    assert all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+
+
+def test_one_group_per_role(synth: Synth) -> None:
+    groups = {g["Properties"]["GroupName"] for g in synth.of_type("AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {r.value for r in catalogue.Role}
+
+
+def test_app_client_has_no_secret_and_no_oauth(synth: Synth) -> None:
+    (client,) = synth.of_type("AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert props.get("GenerateSecret", False) is False
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
+    assert "AllowedOAuthFlows" not in props
+
+
+def test_each_schedule_targets_its_function_with_retries_and_a_dead_letter_queue(synth: Synth) -> None:
+    rules = synth.of_type("AWS::Events::Rule")
+    assert len(rules) == len(catalogue.SCHEDULES)
+    dlq_id = synth.logical_id(synth.stack.schedules.dead_letter_queue)
+    for s in catalogue.SCHEDULES:
+        rule = synth.resource(synth.stack.schedules.rules[s.key])["Properties"]
+        assert rule["ScheduleExpression"] == s.expression
+        assert rule["State"] == "ENABLED"
+        (target,) = rule["Targets"]
+        assert refs(target["Arn"]) == {synth.logical_id(synth.stack.functions.functions[s.function])}
+        assert refs(target["DeadLetterConfig"]["Arn"]) == {dlq_id}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_scheduled_functions_send_failed_invocations_to_the_dead_letter_queue(synth: Synth) -> None:
+    configs = synth.of_type("AWS::Lambda::EventInvokeConfig").values()
+    dlq_id = synth.logical_id(synth.stack.schedules.dead_letter_queue)
+    scheduled = {s.function for s in catalogue.SCHEDULES}
+    assert len(configs) == len(scheduled)
+    for config in configs:
+        assert refs(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == {dlq_id}
