@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 import threading
@@ -37,6 +39,14 @@ def _target(args: argparse.Namespace) -> dict[str, Any]:
     return load_state(args.state)
 
 
+def _self_command() -> str:
+    """How the user who started this process can call it again (``.venv/bin/steward`` after ``make run``)."""
+    exe = Path(sys.argv[0])
+    if exe.name == "steward" and exe.exists():
+        return shlex.quote(os.path.relpath(exe))
+    return "python -m infrastructure.cli"
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from infrastructure.local.runtime import LocalRuntime
 
@@ -44,6 +54,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     state = runtime.start()
     api = state["api_url"]
     roles = ", ".join(r.value for r in Role)
+    me = _self_command()
     print(
         f"""Steward is running locally at {api}
   Data lives in memory, on an embedded moto server ({state["endpoint"]}); it is gone when this stops.
@@ -51,11 +62,11 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 Try:
   curl {api}/health
-  TOKEN=$(uv run steward token --role records)
+  TOKEN=$({me} token --role records)
   curl -H "Authorization: Bearer $TOKEN" {api}/audit/verify
-  curl -H "Authorization: Bearer $(uv run steward token --role staff)" {api}/audit/verify    # 403
-  uv run steward audit verify
-  uv run steward demo
+  curl -H "Authorization: Bearer $({me} token --role staff)" {api}/audit/verify    # 403
+  {me} audit verify
+  {me} demo
 
 Roles (one seeded user each): {roles}
 Press Ctrl+C to stop.""",
@@ -215,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, OSError) as exc:
         print(f"steward: {exc}", file=sys.stderr)
         return 2
     except KeyError as exc:

@@ -44,6 +44,10 @@ def apply_environment(env: dict[str, str]) -> None:
     os.environ.update(env)
 
 
+class PortInUse(OSError):
+    pass
+
+
 @dataclass
 class LocalRuntime:
     host: str = "127.0.0.1"
@@ -82,7 +86,11 @@ class LocalRuntime:
 
         lambdas = Lambdas(REGION)
         verifier = TokenVerifier(endpoint, REGION, provisioned.user_pool_id, provisioned.client_id)
-        self._server = serve(Gateway(verifier, lambdas.invoke), self.host, self.port)
+        try:
+            self._server = serve(Gateway(verifier, lambdas.invoke), self.host, self.port)
+        except OSError as exc:
+            self._moto.stop()
+            raise PortInUse(f"cannot serve on {self.host}:{self.port} ({exc.strerror}): pass --port") from exc
         api_port = self._server.server_address[1]
         self._spawn("gateway", self._server.serve_forever)
 

@@ -40,10 +40,10 @@ class Synth:
 
 
 def refs(value: Any) -> set[str]:
-    """Every logical id a CloudFormation value refers to (Ref and Fn::GetAtt), recursively."""
+    """Every logical id a CloudFormation value refers to (Ref and Fn::GetAtt, not pseudo parameters)."""
     found: set[str] = set()
     if isinstance(value, dict):
-        if "Ref" in value and isinstance(value["Ref"], str):
+        if "Ref" in value and isinstance(value["Ref"], str) and not value["Ref"].startswith("AWS::"):
             found.add(value["Ref"])
         if "Fn::GetAtt" in value:
             found.add(value["Fn::GetAtt"][0])

@@ -1,20 +1,55 @@
-"""Helpers for the integration tests: moto clients on the provisioned resources, error injection, snapshots."""
+"""Helpers for the integration tests: moto clients on the provisioned resources, error injection, snapshots.
+
+``aws_env`` here is the root fixture made cheaper: provisioning the whole catalogue (the Cognito pool above all)
+costs about a second, so it runs once per module inside one ``mock_aws``, and each test gets its own fresh copy of
+every table and bucket (the stateful resources), built by the same provisioning code under a unique prefix.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
+from moto import mock_aws
 
+from infrastructure.local import provision as provisioning
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue
 from shared.store import aws
 
 REGION = "us-east-1"
+_fresh = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def _moto_catalogue() -> Iterator[Provisioned]:
+    with mock_aws():
+        yield provisioning.provision(boto3.session.Session(region_name=REGION))
+
+
+@pytest.fixture
+def aws_env(_moto_catalogue: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
+    """moto with every catalogue resource; this test's tables and buckets are new and empty."""
+    session = boto3.session.Session(region_name=REGION)
+    ddb, s3 = session.client("dynamodb"), session.client("s3")
+    monkeypatch.setattr(provisioning, "PREFIX", f"t{next(_fresh)}")
+    env = dict(_moto_catalogue.env)
+    for t in catalogue.TABLES:
+        provisioning._table(ddb, t)
+        env[t.env_var] = provisioning.name(t.key)
+    for b in catalogue.BUCKETS:
+        provisioning._bucket(s3, b)
+        env[b.env_var] = provisioning.name(b.key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    aws.reset()
+    yield replace(_moto_catalogue, env=env)
+    aws.reset()
 
 
 @dataclass
