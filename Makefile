@@ -32,7 +32,7 @@ run: .venv/.synced ## run the whole system locally on moto, with sample data (PO
 	$(UV) run steward local --port $(PORT)
 
 test: .venv/.synced ## run every test: unit, integration, infrastructure, end-to-end
-	$(UV) run pytest -n 2 $(PYTEST_ARGS)
+	$(UV) run pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: .venv/.synced ## ruff and mypy
 	$(UV) run ruff check .

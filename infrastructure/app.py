@@ -25,6 +25,12 @@ from infrastructure.stack import StewardStack
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 STACK_NAME = "Steward"
+# What the CLI adds to the context by default, so ``python -m`` writes the same cloud assembly as ``cdk synth``.
+CLI_DEFAULT_CONTEXT = {
+    "aws:cdk:enable-path-metadata": True,
+    "aws:cdk:enable-asset-metadata": True,
+    "aws:cdk:version-reporting": True,
+}
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -48,7 +54,8 @@ def build_app(
         app = App(context=dict(context or {}) or None)
     else:
         app = App(
-            context={**cdk_json_context(), **(context or {})}, outdir=outdir or str(REPO_ROOT / "cdk.out")
+            context={**CLI_DEFAULT_CONTEXT, **cdk_json_context(), **(context or {})},
+            outdir=outdir or str(REPO_ROOT / "cdk.out"),
         )
     stack = StewardStack(
         app,

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,27 @@ def _run(args: list[str], cwd: Path) -> None:
         )
 
 
+def dependency_pyproject(path: Path) -> str:
+    """The parts of pyproject.toml that ``uv export`` reads: the project's dependencies and groups."""
+    data = tomllib.loads(path.read_text())
+    project = data["project"]
+    lines = [
+        "[project]",
+        f"name = {json.dumps(project['name'])}",
+        f"version = {json.dumps(project['version'])}",
+        f"requires-python = {json.dumps(project['requires-python'])}",
+        f"dependencies = {json.dumps(project.get('dependencies', []))}",
+    ]
+    for table, content in (
+        ("project.optional-dependencies", project.get("optional-dependencies", {})),
+        ("dependency-groups", data.get("dependency-groups", {})),
+    ):
+        lines += ["", f"[{table}]"] + [
+            f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(content.items())
+        ]
+    return "\n".join(lines) + "\n"
+
+
 @jsii.implements(ILocalBundling)
 class UvLocalBundling:
     """Builds the layer from the staged pyproject.toml and uv.lock with ``uv export`` + ``uv pip install``."""
@@ -76,7 +98,8 @@ class UvLocalBundling:
     def __init__(self, project_dir: Path) -> None:
         self._project_dir = project_dir
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    # jsii calls this with the bundling options as a second positional argument (a struct), not as keywords.
+    def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
         uv = _uv()
         with tempfile.TemporaryDirectory(prefix="steward-layer-") as scratch:
             requirements = Path(scratch) / "requirements.txt"

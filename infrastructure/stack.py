@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from infrastructure.constructs import naming
 from infrastructure.constructs.api import Api
 from infrastructure.constructs.firewall import Firewall
 from infrastructure.constructs.functions import Functions, Resources
@@ -15,6 +16,7 @@ from infrastructure.constructs.keys import Keys
 from infrastructure.constructs.queues import Queues
 from infrastructure.constructs.schedules import Schedules
 from infrastructure.constructs.storage import Storage
+from shared import catalogue
 
 
 class StewardStack(Stack):
@@ -52,3 +54,25 @@ class StewardStack(Stack):
             value=identity.client.user_pool_client_id,
             description="API app client id",
         )
+        # Every resource name under the variable the functions (and `steward ... --aws`) read it from.
+        for t in catalogue.TABLES:
+            CfnOutput(
+                self,
+                naming.construct_id("Table", t.key),
+                value=storage.tables[t.key].table_name,
+                description=t.env_var,
+            )
+        for b in catalogue.BUCKETS:
+            CfnOutput(
+                self,
+                naming.construct_id("Bucket", b.key),
+                value=storage.buckets[b.key].bucket_name,
+                description=b.env_var,
+            )
+        for q in catalogue.QUEUES:
+            CfnOutput(
+                self,
+                naming.construct_id("Queue", q.key),
+                value=queues.queues[q.key].queue_url,
+                description=q.env_var,
+            )

@@ -44,6 +44,11 @@ Access = Literal["read", "write", "read_write"]
 
 
 # --------------------------------------------------------------------------------------------- resources
+def resource_env_var(kind: str, key: str) -> str:
+    """The environment variable that carries a resource's name, e.g. ``STEWARD_BUCKET_AUDIT_ANCHORS``."""
+    return f"STEWARD_{kind}_{key.upper().replace('-', '_')}"
+
+
 @dataclass(frozen=True)
 class Index:
     name: str
@@ -64,7 +69,7 @@ class Table:
 
     @property
     def env_var(self) -> str:
-        return f"STEWARD_TABLE_{self.key.upper()}"
+        return resource_env_var("TABLE", self.key)
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Bucket:
 
     @property
     def env_var(self) -> str:
-        return f"STEWARD_BUCKET_{self.key.upper()}"
+        return resource_env_var("BUCKET", self.key)
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class Queue:
 
     @property
     def env_var(self) -> str:
-        return f"STEWARD_QUEUE_{self.key.upper()}"
+        return resource_env_var("QUEUE", self.key)
 
     @property
     def dlq_key(self) -> str:

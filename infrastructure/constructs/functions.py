@@ -168,9 +168,9 @@ def build_function(
     nag.acknowledge(
         function,
         "AwsSolutions-L1",
-        "python3.12 is deliberate: the dependency layer is built for CPython 3.12 wheels and the code is "
-        "tested against 3.12 semantics; moving to a newer runtime is a planned upgrade of layer and code "
-        "together, not a drift to fix silently.",
+        "python3.12 is the project's chosen Lambda runtime: the dependency layer is built from cp312 wheels "
+        "for exactly this runtime, so runtime and layer must be upgraded together as a planned change, "
+        "not silently.",
     )
     return function
 

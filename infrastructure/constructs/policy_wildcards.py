@@ -24,21 +24,22 @@ RULE = "AwsSolutions-IAM5"
 
 ACTION_REASONS: dict[str, str] = {
     "s3:GetObject*": (
-        "bucket.grant_read: s3:GetObject* stands for the read-only object actions (GetObject, GetObjectVersion, "
-        "GetObjectRetention, GetObjectLegalHold, GetObjectTagging, GetObjectAttributes) on the catalogue "
-        "buckets this function reads, and nothing else."
+        "bucket.grant_read: s3:GetObject* matches only read-only object actions (GetObject, GetObjectVersion, "
+        "GetObjectRetention, GetObjectLegalHold, GetObjectTagging, GetObjectAttributes, ...) and the statement "
+        "names only the catalogue buckets this function reads."
     ),
     "s3:GetBucket*": (
-        "bucket.grant_read: s3:GetBucket* stands for read-only bucket configuration (location, versioning, "
-        "Object Lock configuration) of the catalogue buckets this function reads."
+        "bucket.grant_read: s3:GetBucket* matches only read-only bucket configuration (location, versioning, "
+        "Object Lock configuration, policy, ...) of the catalogue buckets this function reads."
     ),
     "s3:List*": (
         "bucket.grant_read: s3:List* lets the function list keys and versions (ListBucket, ListBucketVersions, "
         "ListMultipartUploadParts) of the catalogue buckets it reads, e.g. to list audit anchors."
     ),
     "s3:DeleteObject*": (
-        "bucket.grant_write: s3:DeleteObject* (DeleteObject, DeleteObjectVersion, DeleteObjectTagging) on the "
-        "catalogue buckets this function writes; Object Lock COMPLIANCE still refuses deleting a retained version."
+        "bucket.grant_write: s3:DeleteObject* (DeleteObject, DeleteObjectVersion, DeleteObjectTagging, "
+        "DeleteObjectVersionTagging) on the catalogue buckets this function writes; on Object Lock buckets "
+        "COMPLIANCE retention still refuses deleting a retained version."
     ),
     "s3:Abort*": (
         "bucket.grant_write: s3:Abort* is AbortMultipartUpload on the catalogue buckets this function writes, "

@@ -21,4 +21,12 @@ from tests.infrastructure.support import SKIP_BUNDLING, Synth
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     _, stack = build_app(SKIP_BUNDLING, outdir=str(tmp_path_factory.mktemp("cdk.out")))
     template = Template.from_stack(stack)
-    return Synth(stack=stack, template=template, json=template.to_json())
+    return Synth(stack=stack, template=template, json=dict(template.to_json()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every infrastructure test on one xdist worker (``--dist loadgroup``), so the stack is synthesized once."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here):
+            item.add_marker(pytest.mark.xdist_group("synth"))

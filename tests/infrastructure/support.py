@@ -14,7 +14,7 @@ from infrastructure.stack import StewardStack
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
+SKIP_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 
 
 @dataclass(frozen=True)

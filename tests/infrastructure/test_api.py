@@ -70,7 +70,9 @@ def test_path_parameters_are_required(synth: Synth) -> None:
 def test_authorizer_is_the_user_pool(synth: Synth) -> None:
     (authorizer,) = synth.of_type("AWS::ApiGateway::Authorizer").values()
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
-    assert refs(authorizer["Properties"]["ProviderARNs"]) == {synth.logical_id(synth.stack.identity.user_pool)}
+    assert refs(authorizer["Properties"]["ProviderARNs"]) == {
+        synth.logical_id(synth.stack.identity.user_pool)
+    }
 
 
 def test_binary_media_types_and_regional_endpoint(synth: Synth) -> None:
@@ -112,7 +114,10 @@ def test_execution_logging_has_the_account_role(synth: Synth) -> None:
 
 @pytest.mark.parametrize("kind", ["UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"])
 def test_gateway_responses_are_json_errors(synth: Synth, kind: str) -> None:
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
+    }
     assert len(responses) == len(GATEWAY_RESPONSES)
     template = responses[kind]["ResponseTemplates"]["application/json"]
     body = json.loads(template.replace("$context.error.messageString", '"an error"'))
@@ -121,7 +126,7 @@ def test_gateway_responses_are_json_errors(synth: Synth, kind: str) -> None:
 
 
 def test_web_acl_with_managed_rules_guards_the_stage(synth: Synth) -> None:
-    (acl_id, acl), = synth.of_type("AWS::WAFv2::WebACL").items()
+    ((acl_id, acl),) = synth.of_type("AWS::WAFv2::WebACL").items()
     assert acl["Properties"]["Scope"] == "REGIONAL"
     groups = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in acl["Properties"]["Rules"]}
     assert "AWSManagedRulesCommonRuleSet" in groups
@@ -133,3 +138,10 @@ def test_web_acl_with_managed_rules_guards_the_stage(synth: Synth) -> None:
 
 def test_outputs(synth: Synth) -> None:
     assert {"ApiUrl", "UserPoolId", "UserPoolClientId"} <= set(synth.json["Outputs"])
+
+
+def test_stack_is_named_steward_env_agnostic_and_protected(synth: Synth) -> None:
+    stack = synth.stack
+    assert stack.stack_name == "Steward"
+    assert stack.termination_protection is True
+    assert stack.resolve(stack.region) == {"Ref": "AWS::Region"}

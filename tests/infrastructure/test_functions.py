@@ -62,7 +62,7 @@ def test_every_function_uses_the_one_layer_and_the_one_code_asset(synth: Synth) 
 def test_environment_names_only_the_resources_the_function_uses(synth: Synth, key: str) -> None:
     spec = catalogue.function(key)
     env = _function(synth, key)["Environment"]["Variables"]
-    expected = dict(COMMON_ENVIRONMENT)
+    expected: dict[str, Any] = dict(COMMON_ENVIRONMENT)
     for use in spec.tables:
         expected[catalogue.table(use.resource).env_var] = {
             "Ref": synth.logical_id(synth.stack.storage.tables[use.resource])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure import staging
+from infrastructure import layer, staging
 from infrastructure.constructs.api import path_parameters, public_reason
 from infrastructure.constructs.naming import construct_id, pascal
 from infrastructure.constructs.policy_wildcards import flatten
@@ -26,7 +26,9 @@ def test_path_parameters() -> None:
 
 def test_public_routes_need_a_written_reason() -> None:
     assert "liveness" in public_reason(catalogue.Route("GET", "/health", "health", frozenset(), public=True))
-    assert "signature" in public_reason(catalogue.Route("POST", "/webhooks/meta", "x", frozenset(), public=True))
+    assert "signature" in public_reason(
+        catalogue.Route("POST", "/webhooks/meta", "x", frozenset(), public=True)
+    )
     with pytest.raises(ValueError, match="no reason"):
         public_reason(catalogue.Route("GET", "/debug", "x", frozenset(), public=True))
 
@@ -56,3 +58,24 @@ def test_staging_is_content_addressed_and_skips_bytecode(
     second = staging.stage("code", {"lib": source})
     assert second != first
     assert (second / "lib" / "pkg" / "mod.py").read_text() == "X = 2\n"
+
+
+def test_layer_bundling_fails_loudly_instead_of_falling_back_to_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layer, "_uv", lambda: "/bin/false")
+    bundler = layer.UvLocalBundling(tmp_path)
+    with pytest.raises(layer.LayerBundlingError, match="exit code 1"):
+        bundler.try_bundle(str(tmp_path / "out"))
+
+
+def test_layer_pyproject_keeps_only_what_uv_export_reads(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["a>=1"]\n'
+        '[tool.ruff]\nline-length = 110\n[dependency-groups]\ndev = ["b"]\n'
+    )
+    text = layer.dependency_pyproject(pyproject)
+    assert 'dependencies = ["a>=1"]' in text
+    assert '"dev" = ["b"]' in text
+    assert "ruff" not in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from constructs import IConstruct
 
 from shared import catalogue
 from tests.infrastructure.support import Synth, refs
@@ -98,7 +99,9 @@ def test_health_function_has_no_data_permissions(synth: Synth) -> None:
 def test_actions_follow_the_declared_access(synth: Synth, key: str) -> None:
     spec = catalogue.function(key)
     stack = synth.stack
-    uses = [(u, stack.storage.tables[u.resource]) for u in spec.tables]
+    uses: list[tuple[catalogue.Uses, IConstruct]] = [
+        (u, stack.storage.tables[u.resource]) for u in spec.tables
+    ]
     uses += [(u, stack.storage.buckets[u.resource]) for u in spec.buckets]
     uses += [(u, stack.queues.queues[u.resource]) for u in spec.queues]
     statements = _role_statements(synth, key)

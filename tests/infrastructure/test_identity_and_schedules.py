@@ -15,7 +15,9 @@ def test_user_pool_is_admin_only_with_required_totp(synth: Synth) -> None:
     assert props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     policy = props["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] >= 14
-    assert all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert all(
+        policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")
+    )
 
 
 def test_one_group_per_role(synth: Synth) -> None:

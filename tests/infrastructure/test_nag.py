@@ -40,12 +40,18 @@ def test_every_acknowledgment_matches_a_real_finding(synth: Synth) -> None:
     bare = StewardStack(app, STACK_NAME)
     assert not list(nag.acknowledgments(bare))
     report = AwsSolutionsChecks().validate_scope(bare)
-    findings = {(r.construct_path, v.rule_name) for v in report.violations for r in v.violating_resources}
+    findings = {
+        (r.construct_path or "", v.rule_name) for v in report.violations for r in v.violating_resources
+    }
     for ack in nag.acknowledgments(synth.stack):
         assert any(
-            rule == ack.rule and (path == ack.path or path.startswith(ack.path + "/")) for path, rule in findings
+            rule == ack.rule and (path == ack.path or path.startswith(ack.path + "/"))
+            for path, rule in findings
         ), f"{ack.rule} on {ack.path} acknowledges nothing"
     # ...and nothing is left over once the acknowledgments are in place.
     acknowledged = {(a.path, a.rule) for a in nag.acknowledgments(synth.stack)}
     for path, rule in findings:
-        assert any(rule == r and (path == p or path.startswith(p + "/")) for p, r in acknowledged), (path, rule)
+        assert any(rule == r and (path == p or path.startswith(p + "/")) for p, r in acknowledged), (
+            path,
+            rule,
+        )

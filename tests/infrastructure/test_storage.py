@@ -124,6 +124,7 @@ def test_every_queue_is_kms_encrypted_and_tls_only(synth: Synth) -> None:
             for p in policies
             if queue_id in refs(p["Properties"]["Queues"])
             for s in p["Properties"]["PolicyDocument"]["Statement"]
-            if s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            if s["Effect"] == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
         ]
         assert denies, queue_id
