@@ -4,6 +4,8 @@ SHELL := /bin/bash
 
 # uv manages the Python environment; when it is not on PATH it is installed into .tools/ with pip.
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+# The CDK app (cdk.json) and its layer build call uv by name.
+export PATH := $(dir $(UV)):$(PATH)
 PORT ?= 8080
 PYTEST_ARGS ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

@@ -49,7 +49,23 @@ def list_anchors(
     stored = audit.anchors().all()
     summaries = []
     for a in stored[-limit:][::-1]:
-        doc = AnchorDocument.model_validate_json(a.original)
+        try:
+            doc = AnchorDocument.model_validate_json(a.original)
+        except ValueError:
+            # Anything written under the anchor prefix is listed; what is no anchor is shown as such (verify
+            # reports it too), rather than failing the whole list.
+            summaries.append(
+                AnchorSummary(
+                    key=a.key,
+                    anchored_at="",
+                    reason="(unreadable: not an anchor document)",
+                    previous=None,
+                    chains=0,
+                    versions=a.versions,
+                    hidden=a.hidden,
+                )
+            )
+            continue
         summaries.append(
             AnchorSummary(
                 key=a.key,

@@ -26,7 +26,12 @@ def openapi_document() -> str:
     """Generated from the resolvers themselves: every route each function registers, with its schemas."""
     app = APIGatewayRestResolver(enable_validation=True)
     for r in api_routers():
+        # include_router makes a router hand its request state (context, current event) to the including app.
+        # This app only documents: give each router back to its function's own resolver, or that function's
+        # routes would read this app's context, holding the identity of whoever asked for the document first.
+        owner = r.api_resolver
         app.include_router(r)
+        r.api_resolver = owner
     return app.get_openapi_json_schema(
         title=TITLE,
         version=VERSION,

@@ -120,7 +120,9 @@ def check_anchors(stored: Sequence[StoredAnchor]) -> tuple[AnchorReport, dict[in
             doc = AnchorDocument.model_validate_json(anchor.original)
         except ValueError:
             problems.append(
-                AnchorProblem(kind="anchor_unreadable", anchor=anchor.key, message=f"anchor {anchor.key} is unreadable")
+                AnchorProblem(
+                    kind="anchor_unreadable", anchor=anchor.key, message=f"anchor {anchor.key} is unreadable"
+                )
             )
             continue
         if doc.previous is not None and digests.get(doc.previous.key) != doc.previous.sha256:

@@ -14,6 +14,7 @@ fresh hashes, or entries cut off the end.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -34,7 +35,9 @@ ProblemKind = Literal["edited", "deleted", "inserted", "reordered", "relinked", 
 
 def canonical_json(value: Any) -> bytes:
     """Canonical JSON bytes: sorted keys, compact separators, UTF-8, no NaN or infinities."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 def _check_text(text: str, path: str) -> None:
@@ -205,7 +208,9 @@ class StoredEntry(BaseModel):
     error: str | None = None
 
 
-def verify_chain(chain: int, stored: Iterable[StoredEntry], anchors: Iterable[AnchoredHead] = ()) -> ChainReport:
+def verify_chain(
+    chain: int, stored: Iterable[StoredEntry], anchors: Iterable[AnchoredHead] = ()
+) -> ChainReport:
     """Walk one chain in stored order; report the first entry that breaks it.
 
     ``stored`` must be in ascending storage order. Memory stays constant: only a one-entry look-ahead and,
@@ -350,7 +355,7 @@ def _classify_broken_link(
     # same entry is stored again later: then this one is a copy inserted here.
     predecessor: StoredEntry | None = None
     later = [following] if following else []
-    for candidate in (*later, *rest):
+    for candidate in itertools.chain(later, rest):  # streamed: (*later, *rest) would hold the whole chain
         if candidate.entry is None:
             continue
         if candidate.entry.hash == entry.hash:

@@ -44,7 +44,11 @@ class AnchorStore:
         versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         hidden: set[str] = set()
         try:
-            pages = aws.s3().get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=ANCHOR_PREFIX)
+            pages = (
+                aws.s3()
+                .get_paginator("list_object_versions")
+                .paginate(Bucket=self.bucket, Prefix=ANCHOR_PREFIX)
+            )
             for page in pages:
                 for v in page.get("Versions", []):
                     versions[v["Key"]].append(dict(v))
@@ -55,9 +59,13 @@ class AnchorStore:
             for key in sorted(versions):
                 # S3 lists a key's versions newest first: the original is the last one.
                 original = versions[key][-1]
-                body = aws.s3().get_object(Bucket=self.bucket, Key=key, VersionId=original["VersionId"])["Body"]
+                body = aws.s3().get_object(Bucket=self.bucket, Key=key, VersionId=original["VersionId"])[
+                    "Body"
+                ]
                 stored.append(
-                    StoredAnchor(key=key, original=body.read(), versions=len(versions[key]), hidden=key in hidden)
+                    StoredAnchor(
+                        key=key, original=body.read(), versions=len(versions[key]), hidden=key in hidden
+                    )
                 )
         except (ClientError, BotoCoreError) as exc:
             raise Unavailable("the audit anchors could not be read") from exc

@@ -34,7 +34,6 @@ from shared.domain.audit import (
     now,
 )
 from shared.errors import Conflict, Unavailable
-from shared.observability import logger
 from shared.store import dynamo
 
 TABLE = "audit"
@@ -119,7 +118,9 @@ def _to_stored(item: AuditItem) -> StoredEntry:
             hash=item.hash,
         )
     except (ValidationError, ValueError, TypeError, AttributeError) as exc:
-        return StoredEntry(seq=seq, raw_key=item.sk, entry=None, error=f"unreadable entry ({exc.__class__.__name__})")
+        return StoredEntry(
+            seq=seq, raw_key=item.sk, entry=None, error=f"unreadable entry ({exc.__class__.__name__})"
+        )
     return StoredEntry(seq=seq, raw_key=item.sk, entry=entry)
 
 
@@ -208,7 +209,9 @@ class AuditLog:
     def head(self, chain: int) -> ChainHead:
         """The newest entry of a chain, read consistently (genesis if the chain is empty)."""
         try:
-            for item in AuditItem.query(chain_key(chain), scan_index_forward=False, limit=1, consistent_read=True):
+            for item in AuditItem.query(
+                chain_key(chain), scan_index_forward=False, limit=1, consistent_read=True
+            ):
                 seq = parse_seq(item.sk)
                 if seq is not None:
                     return ChainHead(chain=chain, seq=seq, hash=item.hash)

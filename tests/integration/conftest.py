@@ -1,8 +1,9 @@
 """Helpers for the integration tests: moto clients on the provisioned resources, error injection, snapshots.
 
-``aws_env`` here is the root fixture made cheaper: provisioning the whole catalogue (the Cognito pool above all)
+``moto_env`` is the root ``aws_env`` made cheaper: provisioning the whole catalogue (the Cognito pool above all)
 costs about a second, so it runs once per module inside one ``mock_aws``, and each test gets its own fresh copy of
-every table and bucket (the stateful resources), built by the same provisioning code under a unique prefix.
+every table, bucket and queue, built by the same provisioning code under a unique prefix (so resource names are
+``t<n>-<key>``, not ``steward-local-<key>``). The Cognito pool and its users are shared by the module's tests.
 """
 
 from __future__ import annotations
@@ -26,29 +27,45 @@ REGION = "us-east-1"
 _fresh = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class _Moto:
+    provisioned: Provisioned
+    ddb: Any
+    s3: Any
+    sqs: Any
+
+
 @pytest.fixture(scope="module")
-def _moto_catalogue() -> Iterator[Provisioned]:
+def _moto_catalogue() -> Iterator[_Moto]:
     with mock_aws():
-        yield provisioning.provision(boto3.session.Session(region_name=REGION))
+        session = boto3.session.Session(region_name=REGION)
+        yield _Moto(
+            provisioning.provision(session),
+            session.client("dynamodb"),
+            session.client("s3"),
+            session.client("sqs"),
+        )
 
 
 @pytest.fixture
-def aws_env(_moto_catalogue: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
-    """moto with every catalogue resource; this test's tables and buckets are new and empty."""
-    session = boto3.session.Session(region_name=REGION)
-    ddb, s3 = session.client("dynamodb"), session.client("s3")
+def moto_env(_moto_catalogue: _Moto, monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
+    """moto with every catalogue resource; this test's tables, buckets and queues are new and empty."""
     monkeypatch.setattr(provisioning, "PREFIX", f"t{next(_fresh)}")
-    env = dict(_moto_catalogue.env)
+    env = dict(_moto_catalogue.provisioned.env)
     for t in catalogue.TABLES:
-        provisioning._table(ddb, t)
+        provisioning._table(_moto_catalogue.ddb, t)
         env[t.env_var] = provisioning.name(t.key)
     for b in catalogue.BUCKETS:
-        provisioning._bucket(s3, b)
+        provisioning._bucket(_moto_catalogue.s3, b)
         env[b.env_var] = provisioning.name(b.key)
+    queue_urls, dlq_urls = {}, {}
+    for q in catalogue.QUEUES:
+        queue_urls[q.key], dlq_urls[q.key] = provisioning._queue(_moto_catalogue.sqs, q)
+        env[q.env_var] = queue_urls[q.key]
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     aws.reset()
-    yield replace(_moto_catalogue, env=env)
+    yield replace(_moto_catalogue.provisioned, env=env, queue_urls=queue_urls, dlq_urls=dlq_urls)
     aws.reset()
 
 
@@ -85,18 +102,17 @@ class Stores:
 
 
 @pytest.fixture
-def stores(aws_env: Provisioned) -> Stores:
-    session = boto3.session.Session(region_name=REGION)
+def stores(moto_env: Provisioned, _moto_catalogue: _Moto) -> Stores:
     return Stores(
-        ddb=session.client("dynamodb"),
-        s3=session.client("s3"),
-        table=aws_env.env[catalogue.table("audit").env_var],
-        bucket=aws_env.env[catalogue.bucket("audit-anchors").env_var],
+        ddb=_moto_catalogue.ddb,
+        s3=_moto_catalogue.s3,
+        table=moto_env.env[catalogue.table("audit").env_var],
+        bucket=moto_env.env[catalogue.bucket("audit-anchors").env_var],
     )
 
 
 @pytest.fixture
-def chains(aws_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
+def chains(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     """Set STEWARD_AUDIT_CHAINS and forget every cached setting, client and audit log."""
 
     def use(count: int) -> None:
@@ -118,7 +134,10 @@ def inject_error(client: Any, operation: str, code: str, status: int = 500) -> I
 
     def fail(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         seen.calls += 1
-        body = {"Error": {"Code": code, "Message": "injected by the test"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        body = {
+            "Error": {"Code": code, "Message": "injected by the test"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
         return AWSResponse("https://injected.invalid", status, {}, None), body
 
     client.meta.events.register(f"before-call.{service}.{operation}", fail)
@@ -126,7 +145,7 @@ def inject_error(client: Any, operation: str, code: str, status: int = 500) -> I
 
 
 @pytest.fixture
-def fresh_audit(aws_env: Provisioned) -> Iterator[None]:
+def fresh_audit(moto_env: Provisioned) -> Iterator[None]:
     """The audit facade's cached log and anchor store, forgotten before and after."""
     audit.reset()
     yield

@@ -15,7 +15,7 @@ from pynamodb.transactions import TransactWrite
 
 from infrastructure.local.provision import Provisioned
 from shared import audit
-from shared.domain.audit import GENESIS_HASH, AuditEntry
+from shared.domain.audit import GENESIS_HASH, AuditEntry, verify_chain
 from shared.errors import BadRequest, Conflict, Unavailable
 from shared.store import dynamo
 from shared.store.audit_log import AuditItem, AuditLog
@@ -27,7 +27,7 @@ def chain_seqs(stores: Stores, chain: int) -> list[int]:
 
 
 # --------------------------------------------------------------------------------------------- round trip
-def test_entries_round_trip_through_dynamodb_exactly(aws_env: Provisioned) -> None:
+def test_entries_round_trip_through_dynamodb_exactly(moto_env: Provisioned) -> None:
     # Given entries with awkward details (unicode, nesting, big and whole-float numbers, nulls)
     log = AuditLog(1)
     details = [
@@ -37,7 +37,9 @@ def test_entries_round_trip_through_dynamodb_exactly(aws_env: Provisioned) -> No
     ]
 
     # When appended and read back
-    appended = [log.append("user:alice", "account.approved", f"account:{i}", d) for i, d in enumerate(details)]
+    appended = [
+        log.append("user:alice", "account.approved", f"account:{i}", d) for i, d in enumerate(details)
+    ]
     read = [s.entry for s in log.entries(0)]
 
     # Then each is read back equal to what was written, and still hashes to its hash
@@ -73,7 +75,7 @@ def test_append_and_verify_over_the_configured_number_of_chains(
         assert heads[c] == (last[-1].hash if last else GENESIS_HASH)
 
 
-def test_a_fresh_log_continues_each_chain_from_its_stored_head(aws_env: Provisioned) -> None:
+def test_a_fresh_log_continues_each_chain_from_its_stored_head(moto_env: Provisioned) -> None:
     # Given two entries written by one process
     first = AuditLog(1)
     first.append("user:a", "x.one", "r:1")
@@ -86,9 +88,10 @@ def test_a_fresh_log_continues_each_chain_from_its_stored_head(aws_env: Provisio
     assert (entry.seq, entry.prev_hash) == (3, second_entry.hash)
 
 
-def test_entries_of_a_resource_are_listed_oldest_first(aws_env: Provisioned) -> None:
+def test_entries_of_a_resource_are_listed_oldest_first(moto_env: Provisioned) -> None:
     ticks = iter(datetime(2026, 5, 1, 12, m, tzinfo=UTC) for m in range(10))
-    log = AuditLog(3, clock=lambda: next(ticks), rng=random.Random(1))
+    rng = random.Random(1)  # noqa: S311 - spreading entries over chains, not security
+    log = AuditLog(3, clock=lambda: next(ticks), rng=rng)
     written = [log.append("user:a", f"step.{i}", "case:42" if i % 2 else "case:7") for i in range(6)]
 
     found = log.for_resource("case:42")
@@ -97,7 +100,7 @@ def test_entries_of_a_resource_are_listed_oldest_first(aws_env: Provisioned) -> 
 
 
 def test_details_that_cannot_be_audited_are_refused_before_anything_is_written(
-    aws_env: Provisioned, stores: Stores
+    moto_env: Provisioned, stores: Stores
 ) -> None:
     with pytest.raises(BadRequest):
         AuditLog(1).append("user:a", "x.y", "r:1", {"amount": 0.5})
@@ -106,11 +109,11 @@ def test_details_that_cannot_be_audited_are_refused_before_anything_is_written(
 
 # --------------------------------------------------------------------------------------------- concurrency
 def test_concurrent_appends_from_stale_logs_all_land_and_keep_every_chain_linear(
-    aws_env: Provisioned, stores: Stores
+    moto_env: Provisioned, stores: Stores
 ) -> None:
     # Given four writers, each with its own log whose cached heads go stale as soon as the others write
     writers, per_writer, chain_count = 4, 8, 3
-    logs = [AuditLog(chain_count, rng=random.Random(seed)) for seed in range(writers)]
+    logs = [AuditLog(chain_count, rng=random.Random(seed)) for seed in range(writers)]  # noqa: S311
     for log in logs:
         log.append("user:warmup", "x.warm", "r:warm")
     start = threading.Barrier(writers)
@@ -143,11 +146,9 @@ def test_concurrent_appends_from_stale_logs_all_land_and_keep_every_chain_linear
     for c in range(chain_count):
         seqs = chain_seqs(stores, c)
         assert seqs == list(range(1, len(seqs) + 1))
-    reports = [AuditLog(chain_count).entries(c) for c in range(chain_count)]
-    from shared.domain.audit import verify_chain
-
-    for c, stored in enumerate(reports):
-        assert verify_chain(c, stored).ok
+    reader = AuditLog(chain_count)
+    for c in range(chain_count):
+        assert verify_chain(c, reader.entries(c)).ok
 
 
 # --------------------------------------------------------------------------------------------- transactions
@@ -163,7 +164,11 @@ class Account(Model):
 
 
 @pytest.fixture
-def accounts(aws_env: Provisioned) -> Iterator[type[Account]]:
+def accounts(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Account]]:
+    """A fresh accounts table for this test (named like the test's other resources), holding one pending account."""
+    monkeypatch.setattr(
+        Account.Meta, "table_name", moto_env.env["STEWARD_TABLE_AUDIT"].replace("audit", "accounts")
+    )
     Account._connection = None
     Account.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
     Account(pk="account:1", state="pending").save()
@@ -173,7 +178,9 @@ def accounts(aws_env: Provisioned) -> Iterator[type[Account]]:
 
 def approve(account: str) -> Callable[[TransactWrite], None]:
     def part(tx: TransactWrite) -> None:
-        tx.update(Account(pk=account), actions=[Account.state.set("approved")], condition=Account.state == "pending")
+        tx.update(
+            Account(pk=account), actions=[Account.state.set("approved")], condition=Account.state == "pending"
+        )
 
     return part
 
@@ -183,22 +190,47 @@ def test_also_commits_the_callers_change_and_the_entry_together(
 ) -> None:
     log = AuditLog(1)
 
-    entry = log.append("user:alice", "account.approved", "account:1", {"was": "pending"}, also=[approve("account:1")])
+    entry = log.append(
+        "user:alice", "account.approved", "account:1", {"was": "pending"}, also=[approve("account:1")]
+    )
 
     assert accounts.get("account:1").state == "approved"
     assert [s.entry for s in log.entries(0)] == [entry]
 
 
-def test_a_failed_domain_condition_is_a_conflict_and_writes_neither(accounts: type[Account], stores: Stores) -> None:
-    # Given the account is no longer pending
+def must_be_pending(account: str) -> Callable[[TransactWrite], None]:
+    def part(tx: TransactWrite) -> None:
+        tx.condition_check(Account, account, condition=Account.state == "pending")
+
+    return part
+
+
+def open_account(account: str) -> Callable[[TransactWrite], None]:
+    def part(tx: TransactWrite) -> None:
+        tx.save(Account(pk=account, state="pending"), condition=Account.pk.does_not_exist())
+
+    return part
+
+
+# PynamoDB orders a transaction's items by kind (condition checks, deletes, puts, updates), so the audit entry's
+# put can come before, between or after the caller's items: each kind of caller item is tried.
+@pytest.mark.parametrize(
+    "part",
+    [approve("account:1"), must_be_pending("account:1"), open_account("account:1")],
+    ids=["update", "condition_check", "put"],
+)
+def test_a_failed_domain_condition_is_a_conflict_and_writes_neither(
+    accounts: type[Account], stores: Stores, part: Callable[[TransactWrite], None]
+) -> None:
+    # Given the account is no longer pending (and exists)
     accounts(pk="account:1", state="revoked").save()
     log = AuditLog(1)
     log.append("user:alice", "x.before", "r:1")
     before = stores.items()
 
-    # When an approval is appended with its entry
+    # When a change that needs it pending (or absent) is appended with its entry
     with pytest.raises(Conflict, match="nothing was changed"):
-        log.append("user:alice", "account.approved", "account:1", also=[approve("account:1")])
+        log.append("user:alice", "account.changed", "account:1", also=[part])
 
     # Then neither the change nor the entry exists
     assert accounts.get("account:1").state == "revoked"
@@ -242,7 +274,7 @@ def test_a_transaction_that_loses_the_position_race_retries_and_applies_the_chan
     assert chain_seqs(stores, 0) == [1, 2, 3]
 
 
-def test_a_dynamodb_failure_on_a_plain_append_is_unavailable(aws_env: Provisioned, stores: Stores) -> None:
+def test_a_dynamodb_failure_on_a_plain_append_is_unavailable(moto_env: Provisioned, stores: Stores) -> None:
     log = AuditLog(1)
     injected = inject_error(AuditItem._get_connection().connection.client, "PutItem", "InternalServerError")
 
@@ -253,9 +285,11 @@ def test_a_dynamodb_failure_on_a_plain_append_is_unavailable(aws_env: Provisione
     assert stores.items() == []
 
 
-def test_a_dynamodb_failure_reading_the_head_is_unavailable(aws_env: Provisioned) -> None:
+def test_a_dynamodb_failure_reading_the_head_is_unavailable(moto_env: Provisioned) -> None:
     log = AuditLog(1)
-    inject_error(AuditItem._get_connection().connection.client, "Query", "ProvisionedThroughputExceededException", 400)
+    inject_error(
+        AuditItem._get_connection().connection.client, "Query", "ProvisionedThroughputExceededException", 400
+    )
 
     with pytest.raises(Unavailable, match="could not be read"):
         log.append("user:a", "x.y", "r:1")

@@ -29,7 +29,9 @@ class Consumer:
 
 def _poller(aws_env: Provisioned, consumer: Consumer) -> tuple[Any, QueuePoller]:
     sqs = boto3.client("sqs", region_name=REGION)
-    spec = catalogue.Function(key="test-consumer", module="tests", description="", consumes="intake", batch_size=10)
+    spec = catalogue.Function(
+        key="test-consumer", module="tests", description="", consumes="intake", batch_size=10
+    )
     return sqs, QueuePoller(sqs, spec, aws_env.queue_urls["intake"], consumer, REGION, retry_after_seconds=0)
 
 

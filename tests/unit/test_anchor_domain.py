@@ -33,7 +33,10 @@ def write_anchors(count: int) -> list[StoredAnchor]:
             organization="Test District",
             reason="scheduled",
             previous=previous,
-            heads=[ChainHead(chain=0, seq=i, hash=f"{i:064x}"), ChainHead(chain=1, seq=i + 1, hash=f"{i + 1:064x}")],
+            heads=[
+                ChainHead(chain=0, seq=i, hash=f"{i:064x}"),
+                ChainHead(chain=1, seq=i + 1, hash=f"{i + 1:064x}"),
+            ],
         )
         key = anchor_key(at, f"u{i}")
         body = doc.to_bytes()
@@ -130,7 +133,11 @@ def test_an_unreadable_anchor_is_reported(body: bytes) -> None:
 
 def test_first_anchor_on_genesis_records_no_heads() -> None:
     doc = new_anchor(
-        at=T0, organization="o", reason="r", previous=None, heads=[ChainHead(chain=0, seq=0, hash=GENESIS_HASH)]
+        at=T0,
+        organization="o",
+        reason="r",
+        previous=None,
+        heads=[ChainHead(chain=0, seq=0, hash=GENESIS_HASH)],
     )
     report, by_chain = check_anchors(
         [StoredAnchor(key=anchor_key(T0, "a"), original=doc.to_bytes(), versions=1, hidden=False)]

@@ -130,7 +130,9 @@ def test_endpoint_override_loses_its_trailing_slash(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.usefixtures("fresh_settings")
-def test_an_ungranted_resource_is_a_configuration_error_naming_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_ungranted_resource_is_a_configuration_error_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("STEWARD_TABLE_AUDIT", raising=False)
     with pytest.raises(ConfigurationError, match="STEWARD_TABLE_AUDIT is not set"):
         get_settings().table_name("audit")

@@ -59,7 +59,9 @@ def stored(entries: list[AuditEntry], *, renumber: bool = True) -> list[StoredEn
     out = []
     for pos, entry in enumerate(entries, start=1):
         seq = pos if renumber else entry.seq
-        out.append(StoredEntry(seq=seq, raw_key=f"SEQ#{seq:012d}", entry=entry.model_copy(update={"seq": seq})))
+        out.append(
+            StoredEntry(seq=seq, raw_key=f"SEQ#{seq:012d}", entry=entry.model_copy(update={"seq": seq}))
+        )
     return out
 
 
@@ -131,7 +133,9 @@ CHANGED_FIELDS: dict[str, Any] = {
 
 def test_every_content_field_is_covered_by_the_hash() -> None:
     # The list of changed fields must name every hashed field, or a new field could escape the hash.
-    assert {("id" if k == "entry_id" else k) for k in CHANGED_FIELDS} == set(entry_content(**_content_kwargs()))
+    assert {("id" if k == "entry_id" else k) for k in CHANGED_FIELDS} == set(
+        entry_content(**_content_kwargs())
+    )
 
 
 @pytest.mark.parametrize("field", sorted(CHANGED_FIELDS))
@@ -189,7 +193,9 @@ def _entry_with(details: dict[Any, Any]) -> AuditEntry:
         ({"x": float("inf")}, "details.x"),
     ],
 )
-def test_details_with_fractional_or_non_finite_numbers_are_refused(details: dict[str, Any], where: str) -> None:
+def test_details_with_fractional_or_non_finite_numbers_are_refused(
+    details: dict[str, Any], where: str
+) -> None:
     with pytest.raises(BadRequest, match=where):
         _entry_with(details)
 
@@ -270,7 +276,9 @@ def test_an_item_whose_key_is_not_a_position_is_an_insertion() -> None:
 
 def test_an_unreadable_item_is_an_edit_at_its_position() -> None:
     entries = stored(build_chain(3))
-    entries[1] = StoredEntry(seq=2, raw_key="SEQ#000000000002", entry=None, error="unreadable entry (ValueError)")
+    entries[1] = StoredEntry(
+        seq=2, raw_key="SEQ#000000000002", entry=None, error="unreadable entry (ValueError)"
+    )
     report = verify_chain(CHAIN, entries)
     assert report.problem is not None
     assert (report.problem.kind, report.problem.seq) == ("edited", 2)
@@ -332,7 +340,11 @@ def test_editing_any_field_of_any_entry_is_reported_as_edited_there(data: st.Dat
     # Then the problem is an edit at that entry
     assert not report.ok
     assert report.problem is not None
-    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == ("edited", i + 1, entries[i].id)
+    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == (
+        "edited",
+        i + 1,
+        entries[i].id,
+    )
     assert report.head_seq == i
 
 
@@ -353,7 +365,9 @@ def test_deleting_one_entry_is_reported_as_deleted_at_its_seq(data: st.DataObjec
 
 @FAST
 @given(data=st.data(), n=chain_lengths)
-def test_inserting_a_forged_entry_and_renumbering_is_reported_as_inserted(data: st.DataObject, n: int) -> None:
+def test_inserting_a_forged_entry_and_renumbering_is_reported_as_inserted(
+    data: st.DataObject, n: int
+) -> None:
     # Given an honest chain with a forged entry put before entry p and everything after it renumbered;
     # the forger either links it properly to its predecessor or does not bother
     entries = build_chain(n)
@@ -389,7 +403,11 @@ def test_swapping_two_adjacent_entries_is_reported_as_reordered(data: st.DataObj
     report = verify_chain(CHAIN, stored(entries))
 
     assert report.problem is not None
-    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == ("reordered", i + 1, entries[i].id)
+    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == (
+        "reordered",
+        i + 1,
+        entries[i].id,
+    )
 
 
 @FAST
@@ -400,9 +418,7 @@ def test_moving_an_entry_far_is_reported_as_reordered_where_the_order_first_brea
     # Given an honest chain with one entry moved at least two places, forwards or backwards
     entries = build_chain(n)
     src = data.draw(st.integers(min_value=0, max_value=n - 1), label="from")
-    dst = data.draw(
-        st.integers(min_value=0, max_value=n - 1).filter(lambda d: abs(d - src) >= 2), label="to"
-    )
+    dst = data.draw(st.integers(min_value=0, max_value=n - 1).filter(lambda d: abs(d - src) >= 2), label="to")
     moved = entries.pop(src)
     entries.insert(dst, moved)
 
@@ -443,7 +459,11 @@ def test_a_tail_rewritten_with_fresh_hashes_is_caught_by_an_anchor(data: st.Data
 
     # Then the anchored entry is reported rewritten
     assert report.problem is not None
-    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == ("rewritten", k, tampered[k - 1].id)
+    assert (report.problem.kind, report.problem.seq, report.problem.entry_id) == (
+        "rewritten",
+        k,
+        tampered[k - 1].id,
+    )
     assert "anchors/a1.json" in report.problem.message
 
 

@@ -69,6 +69,8 @@ def test_media_type_matching() -> None:
 def test_integration_results_become_replies() -> None:
     reply = from_result({"statusCode": 201, "headers": {"X-A": "1"}, "body": json.dumps({"ok": True})})
     assert (reply.status, reply.headers["X-A"], json.loads(reply.body)) == (201, "1", {"ok": True})
-    binary = from_result({"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True})
+    binary = from_result(
+        {"statusCode": 200, "body": base64.b64encode(b"\x00\x01").decode(), "isBase64Encoded": True}
+    )
     assert binary.body == b"\x00\x01"
     assert from_result({"no": "status"}).status == 502

@@ -34,7 +34,9 @@ def test_the_document_is_openapi_3_1(document: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("route", catalogue.ROUTES, ids=lambda r: f"{r.method} {r.path}")
-def test_every_route_in_the_table_is_served_and_documented(document: dict[str, Any], route: catalogue.Route) -> None:
+def test_every_route_in_the_table_is_served_and_documented(
+    document: dict[str, Any], route: catalogue.Route
+) -> None:
     operations = _operations(document)
     assert route.key in operations, f"{route.method} {route.path} is in ROUTES but no resolver serves it"
     assert operations[route.key]["summary"] == route.summary
@@ -70,7 +72,9 @@ def test_every_protected_operation_documents_401_403_and_needs_the_bearer_scheme
     assert api.BEARER in document["components"]["securitySchemes"]
 
 
-@pytest.mark.parametrize("route", [r for r in catalogue.ROUTES if r.public], ids=lambda r: f"{r.method} {r.path}")
+@pytest.mark.parametrize(
+    "route", [r for r in catalogue.ROUTES if r.public], ids=lambda r: f"{r.method} {r.path}"
+)
 def test_public_operations_need_no_token(document: dict[str, Any], route: catalogue.Route) -> None:
     op = _operations(document)[route.key]
     assert not op.get("security")
