@@ -13,19 +13,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from shared.domain.anchor import AnchorReport, anchor_key, check_anchors, new_anchor
+from shared.domain.anchor import (
+    AnchorLink,
+    AnchorReport,
+    anchor_key,
+    anchored_at_of,
+    check_anchors,
+    new_anchor,
+)
 from shared.domain.audit import AuditEntry, ChainHead, ChainReport, format_time, now, verify_chain
 from shared.errors import NotFound
+from shared.observability import metrics
 from shared.settings import get_settings
 from shared.store.anchor_store import AnchorStore
 from shared.store.audit_log import AuditLog, TransactionPart
 
 ANCHOR_ACTION = "audit.anchored"
+LATE_ENTRY_AFTER = timedelta(minutes=1)
 
 
 @lru_cache(maxsize=1)
@@ -46,7 +57,9 @@ def append(
     *,
     also: Sequence[TransactionPart] = (),
 ) -> AuditEntry:
-    return log().append(actor, action, resource, details, also=also)
+    entry = log().append(actor, action, resource, details, also=also)
+    metrics.add_metric(name="AuditEntriesAppended", unit=MetricUnit.Count, value=1)
+    return entry
 
 
 class AnchorResult(BaseModel):
@@ -59,16 +72,24 @@ class AnchorResult(BaseModel):
 
 
 def anchor(actor: str, reason: str) -> AnchorResult:
-    """Write every chain head to the write-once bucket, then record that in the trail itself."""
+    """Write every chain head to the write-once bucket, then record that in the trail itself.
+
+    The anchor (S3) and its entry (DynamoDB) cannot share a transaction. If the entry fails after the anchor
+    was written, the request fails, and the next anchor records the missing entry (``recorded_late``), so no
+    anchor stays without its entry.
+    """
     at = now()
     heads: list[ChainHead] = log().heads()
     previous = anchors().latest()
+    if previous is not None:
+        _record_if_missing(previous, at)
     document = new_anchor(
         at=at, organization=get_settings().organization, reason=reason, previous=previous, heads=heads
     )
     key = anchor_key(at, uuid.uuid4().hex[:12])
     link = anchors().put(key, document, at)
-    entry = append(actor, ANCHOR_ACTION, f"audit-anchor:{key}", {"sha256": link.sha256, "reason": reason})
+    entry = append(actor, ANCHOR_ACTION, _anchor_resource(key), {"sha256": link.sha256, "reason": reason})
+    metrics.add_metric(name="AuditAnchorsWritten", unit=MetricUnit.Count, value=1)
     return AnchorResult(
         key=key,
         sha256=link.sha256,
@@ -76,6 +97,31 @@ def anchor(actor: str, reason: str) -> AnchorResult:
         previous=previous.key if previous else None,
         chains=[h.model_dump() for h in document.chains],
         audit_entry=entry.id,
+    )
+
+
+def _anchor_resource(key: str) -> str:
+    return f"audit-anchor:{key}"
+
+
+def _record_if_missing(previous: AnchorLink, at: datetime) -> None:
+    """Append the entry an earlier anchor should have had, if its request failed after writing it.
+
+    The by-resource index is eventually consistent, so only anchors older than a minute are looked at.
+    """
+    if at - anchored_at_of(previous.key) < LATE_ENTRY_AFTER:
+        return
+    if log().for_resource(_anchor_resource(previous.key), limit=1):
+        return
+    append(
+        "system:audit-anchor",
+        ANCHOR_ACTION,
+        _anchor_resource(previous.key),
+        {
+            "sha256": previous.sha256,
+            "reason": "entry missing when the next anchor was written",
+            "recorded_late": True,
+        },
     )
 
 
@@ -95,8 +141,10 @@ def verify(chain: int | None = None) -> VerifyReport:
         chains = range(chain, chain + 1)
     anchor_report, anchored = check_anchors(anchors().all())
     reports = [verify_chain(c, log().entries(c), anchored.get(c, [])) for c in chains]
+    ok = all(r.ok for r in reports) and not anchor_report.problems
+    metrics.add_metric(name="AuditVerificationFailures", unit=MetricUnit.Count, value=0 if ok else 1)
     return VerifyReport(
-        ok=all(r.ok for r in reports) and not anchor_report.problems,
+        ok=ok,
         verified_at=format_time(now()),
         chains=reports,
         anchors=anchor_report,

@@ -55,13 +55,17 @@ class Settings(BaseSettings):
         return str(self.aws_endpoint_url).rstrip("/") if self.aws_endpoint_url else None
 
 
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable a settings field is read from."""
+    field = "_".join(str(p) for p in loc)
+    return "AWS_REGION (or STEWARD_REGION)" if field == "region" else f"STEWARD_{field.upper()}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings; raises ConfigurationError naming every invalid value."""
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"STEWARD_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid settings: {problems}") from exc

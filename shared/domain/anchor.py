@@ -9,8 +9,9 @@ hidden by a delete marker, or are missing from the sequence.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +51,20 @@ def anchor_key(at: datetime, unique: str) -> str:
     """Keys sort by time, so listing them gives the anchors in the order they were written."""
     stamp = format_time(at).replace("-", "").replace(":", "")
     return f"{ANCHOR_PREFIX}{stamp[:4]}/{stamp}-{unique}.json"
+
+
+_ANCHOR_KEY = re.compile(r"^anchors/\d{4}/\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}\.json$")
+
+
+def is_anchor_key(key: str) -> bool:
+    """Whether ``key`` has the shape ``anchor_key`` gives (anything else under the prefix is a stray object)."""
+    return _ANCHOR_KEY.match(key) is not None
+
+
+def anchored_at_of(key: str) -> datetime:
+    """The time an anchor key was made for (the inverse of ``anchor_key``)."""
+    stamp = key.rsplit("/", 1)[-1].split("-", 1)[0]
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
 
 
 def new_anchor(

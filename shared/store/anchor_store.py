@@ -9,7 +9,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared import catalogue
-from shared.domain.anchor import ANCHOR_PREFIX, AnchorDocument, AnchorLink, StoredAnchor, sha256
+from shared.domain.anchor import (
+    ANCHOR_PREFIX,
+    AnchorDocument,
+    AnchorLink,
+    StoredAnchor,
+    is_anchor_key,
+    sha256,
+)
 from shared.errors import Unavailable
 from shared.settings import get_settings
 from shared.store import aws
@@ -39,40 +46,49 @@ class AnchorStore:
             raise Unavailable("the audit anchor could not be written") from exc
         return AnchorLink(key=key, sha256=sha256(body))
 
-    def all(self) -> list[StoredAnchor]:
-        """Every anchor in key (time) order, each read at its original version."""
+    def _listing(self) -> tuple[dict[str, list[dict[str, Any]]], set[str]]:
+        """Every key under the anchor prefix with its versions (newest first), and the keys now hidden."""
         versions: dict[str, list[dict[str, Any]]] = defaultdict(list)
         hidden: set[str] = set()
+        pages = (
+            aws.s3().get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=ANCHOR_PREFIX)
+        )
+        for page in pages:
+            for v in page.get("Versions", []):
+                versions[v["Key"]].append(dict(v))
+            for marker in page.get("DeleteMarkers", []):
+                if marker.get("IsLatest"):
+                    hidden.add(marker["Key"])
+        return versions, hidden
+
+    def _original(self, key: str, versions: list[dict[str, Any]]) -> bytes:
+        # S3 lists a key's versions newest first: the original, the one Object Lock protects, is the last.
+        body = aws.s3().get_object(Bucket=self.bucket, Key=key, VersionId=versions[-1]["VersionId"])["Body"]
+        return bytes(body.read())
+
+    def all(self) -> list[StoredAnchor]:
+        """Every object under the anchor prefix in key (time) order, each read at its original version."""
         try:
-            pages = (
-                aws.s3()
-                .get_paginator("list_object_versions")
-                .paginate(Bucket=self.bucket, Prefix=ANCHOR_PREFIX)
-            )
-            for page in pages:
-                for v in page.get("Versions", []):
-                    versions[v["Key"]].append(dict(v))
-                for marker in page.get("DeleteMarkers", []):
-                    if marker.get("IsLatest"):
-                        hidden.add(marker["Key"])
-            stored = []
-            for key in sorted(versions):
-                # S3 lists a key's versions newest first: the original is the last one.
-                original = versions[key][-1]
-                body = aws.s3().get_object(Bucket=self.bucket, Key=key, VersionId=original["VersionId"])[
-                    "Body"
-                ]
-                stored.append(
-                    StoredAnchor(
-                        key=key, original=body.read(), versions=len(versions[key]), hidden=key in hidden
-                    )
+            versions, hidden = self._listing()
+            return [
+                StoredAnchor(
+                    key=key,
+                    original=self._original(key, versions[key]),
+                    versions=len(versions[key]),
+                    hidden=key in hidden,
                 )
+                for key in sorted(versions)
+            ]
         except (ClientError, BotoCoreError) as exc:
             raise Unavailable("the audit anchors could not be read") from exc
-        return stored
 
     def latest(self) -> AnchorLink | None:
-        anchors = self.all()
-        if not anchors:
-            return None
-        return AnchorLink(key=anchors[-1].key, sha256=sha256(anchors[-1].original))
+        """The newest well-named anchor (a stray object under the prefix is never linked to); reads one object."""
+        try:
+            versions, _ = self._listing()
+            keys = sorted(k for k in versions if is_anchor_key(k))
+            if not keys:
+                return None
+            return AnchorLink(key=keys[-1], sha256=sha256(self._original(keys[-1], versions[keys[-1]])))
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable("the audit anchors could not be read") from exc

@@ -37,7 +37,11 @@ from shared.errors import Conflict, Unavailable
 from shared.store import dynamo
 
 TABLE = "audit"
-MAX_ATTEMPTS = 8
+# A writer that loses the race for a position re-reads the head and tries again (on a random chain), with
+# jittered exponential backoff capped at MAX_BACKOFF_SECONDS.
+MAX_ATTEMPTS = 20
+MAX_BACKOFF_SECONDS = 0.1
+MAX_SEQ = 10**12 - 1
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
 
 # Adds the caller's own writes to the transaction that appends the audit entry.
@@ -175,7 +179,7 @@ class AuditLog:
                 self._heads[chain] = ChainHead(chain=chain, seq=entry.seq, hash=entry.hash)
                 return entry
             self._heads.pop(chain, None)
-            time.sleep(self._rng.uniform(0, 0.005 * 2**attempt))
+            time.sleep(self._rng.uniform(0, min(MAX_BACKOFF_SECONDS, 0.002 * 2**attempt)))
         raise Unavailable("the audit trail is busy; nothing was changed, try again")
 
     def _write(self, entry: AuditEntry, also: Sequence[TransactionPart]) -> bool:
@@ -209,8 +213,13 @@ class AuditLog:
     def head(self, chain: int) -> ChainHead:
         """The newest entry of a chain, read consistently (genesis if the chain is empty)."""
         try:
+            # Only well-formed positions: an item planted under a key like "SEQ#zzz" must not hide the head.
             for item in AuditItem.query(
-                chain_key(chain), scan_index_forward=False, limit=1, consistent_read=True
+                chain_key(chain),
+                AuditItem.sk.between(seq_key(1), seq_key(MAX_SEQ)),
+                scan_index_forward=False,
+                limit=1,
+                consistent_read=True,
             ):
                 seq = parse_seq(item.sk)
                 if seq is not None:

@@ -145,3 +145,38 @@ def test_the_scheduled_anchor_writes_one_anchor(
     assert [o["Key"] for o in anchor_objects(stores)] == [summary["anchor"]]
     entries = audit.log().for_resource(f"audit-anchor:{summary['anchor']}")
     assert [e.actor for e in entries] == ["system:audit-anchor"]
+
+
+def test_an_anchor_whose_entry_failed_gets_it_from_the_next_anchor(
+    two_chains: None, stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.store.audit_log import AuditItem
+
+    # Given an anchor that was written, but whose audit entry could not be (DynamoDB failed after S3)
+    audit.append("user:a", "x.y", "r:1")
+    audit.log().heads()  # bind the model so its client exists
+    inject_error(AuditItem._get_connection().connection.client, "PutItem", "InternalServerError")
+    with pytest.raises(Unavailable):
+        audit.anchor("user:records", "first")
+    [orphan] = [o["Key"] for o in anchor_objects(stores)]
+    assert audit.log().for_resource(f"audit-anchor:{orphan}") == []
+
+    # When DynamoDB is back and the next anchor is written (past the index's settling time)
+    aws.reset()
+    monkeypatch.setattr(audit, "LATE_ENTRY_AFTER", timedelta(0))
+    audit.anchor("user:records", "second")
+
+    # Then the orphan has its entry, marked as recorded late, and the trail verifies
+    [late] = audit.log().for_resource(f"audit-anchor:{orphan}")
+    assert late.details["recorded_late"] is True
+    assert (
+        late.details["sha256"]
+        == hashlib.sha256(stores.s3.get_object(Bucket=stores.bucket, Key=orphan)["Body"].read()).hexdigest()
+    )
+    assert audit.verify().ok
+
+
+def test_a_recent_anchor_is_not_given_a_second_entry(two_chains: None, stores: Stores) -> None:
+    first = audit.anchor("user:records", "first")
+    audit.anchor("user:records", "second")
+    assert len(audit.log().for_resource(f"audit-anchor:{first.key}")) == 1

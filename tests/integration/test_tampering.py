@@ -234,3 +234,24 @@ def test_verifying_one_chain_reports_only_that_chain(
     assert (bad.chains[0].problem.kind, bad.chains[0].problem.seq) == ("deleted", 1)
     assert [c.chain for c in good.chains] == [1 - victim]
     assert good.ok
+
+
+def test_an_item_planted_after_the_head_neither_hides_it_nor_stops_appends(
+    chains: Callable[[int], None], fresh_audit: None, stores: Stores
+) -> None:
+    # Given a one-chain trail with an item planted under a key that sorts after every real position
+    chains(1)
+    first = audit.append("user:a", "x.y", "r:1")
+    planted = {**stores.chain_items(0)[0], "sk": {"S": "SEQ#zzz"}}
+    stores.ddb.put_item(TableName=stores.table, Item=planted)
+
+    # When a fresh writer appends
+    audit.reset()
+    second = audit.append("user:a", "x.y", "r:2")
+
+    # Then it follows the real head, and verify reports the planted item as inserted
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    report = audit.verify()
+    problem = report.chains[0].problem
+    assert problem is not None
+    assert problem.kind == "inserted"
