@@ -55,24 +55,10 @@ class StewardStack(Stack):
             description="API app client id",
         )
         # Every resource name under the variable the functions (and `steward ... --aws`) read it from.
-        for t in catalogue.TABLES:
-            CfnOutput(
-                self,
-                naming.construct_id("Table", t.key),
-                value=storage.tables[t.key].table_name,
-                description=t.env_var,
-            )
-        for b in catalogue.BUCKETS:
-            CfnOutput(
-                self,
-                naming.construct_id("Bucket", b.key),
-                value=storage.buckets[b.key].bucket_name,
-                description=b.env_var,
-            )
-        for q in catalogue.QUEUES:
-            CfnOutput(
-                self,
-                naming.construct_id("Queue", q.key),
-                value=queues.queues[q.key].queue_url,
-                description=q.env_var,
-            )
+        named: list[tuple[str, catalogue.Table | catalogue.Bucket | catalogue.Queue, str]] = [
+            *(("Table", t, storage.tables[t.key].table_name) for t in catalogue.TABLES),
+            *(("Bucket", b, storage.buckets[b.key].bucket_name) for b in catalogue.BUCKETS),
+            *(("Queue", q, queues.queues[q.key].queue_url) for q in catalogue.QUEUES),
+        ]
+        for kind, spec, value in named:
+            CfnOutput(self, naming.construct_id(kind, spec.key), value=value, description=spec.env_var)

@@ -7,8 +7,9 @@ of exactly the resources it uses, and exactly the grants its ``Uses`` entries na
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -68,6 +69,14 @@ class Resources:
     user_pool: cognito.IUserPool
 
 
+def _grant(use: catalogue.Uses, read: Callable[[], object], write: Callable[[], object]) -> None:
+    """Grant what the catalogue says the function does with the resource, and nothing more."""
+    if use.access in ("read", "read_write"):
+        read()
+    if use.access in ("write", "read_write"):
+        write()
+
+
 def _lookup(items: Mapping[str, _R], key: str, kind: str, function: str) -> _R:
     try:
         return items[key]
@@ -107,24 +116,15 @@ def build_function(
     for use in f.tables:
         table = _lookup(resources.tables, use.resource, "table", f.key)
         environment[catalogue.table(use.resource).env_var] = table.table_name
-        if use.access in ("read", "read_write"):
-            table.grant_read_data(role)
-        if use.access in ("write", "read_write"):
-            table.grant_write_data(role)
+        _grant(use, partial(table.grant_read_data, role), partial(table.grant_write_data, role))
     for use in f.buckets:
         bucket = _lookup(resources.buckets, use.resource, "bucket", f.key)
         environment[catalogue.bucket(use.resource).env_var] = bucket.bucket_name
-        if use.access in ("read", "read_write"):
-            bucket.grant_read(role)
-        if use.access in ("write", "read_write"):
-            bucket.grant_write(role)
+        _grant(use, partial(bucket.grant_read, role), partial(bucket.grant_write, role))
     for use in f.queues:
         queue = _lookup(resources.queues, use.resource, "queue", f.key)
         environment[catalogue.queue(use.resource).env_var] = queue.queue_url
-        if use.access in ("read", "read_write"):
-            queue.grant_consume_messages(role)
-        if use.access in ("write", "read_write"):
-            queue.grant_send_messages(role)
+        _grant(use, partial(queue.grant_consume_messages, role), partial(queue.grant_send_messages, role))
     if f.uses_user_pool:
         environment[USER_POOL_ENV_VAR] = resources.user_pool.user_pool_id
         resources.user_pool.grant(role, *USER_POOL_ACTIONS)
