@@ -15,6 +15,7 @@ from infrastructure.constructs.identity import Identity
 from infrastructure.constructs.keys import Keys
 from infrastructure.constructs.queues import Queues
 from infrastructure.constructs.schedules import Schedules
+from infrastructure.constructs.secrets import Secrets
 from infrastructure.constructs.storage import Storage
 from shared import catalogue
 
@@ -25,6 +26,7 @@ class StewardStack(Stack):
         self.keys = keys = Keys(self, "Keys")
         self.storage = storage = Storage(self, "Storage", key=keys.key)
         self.queues = queues = Queues(self, "Queues", key=keys.key)
+        self.secrets = secrets = Secrets(self, "Secrets", key=keys.key)
         self.identity = identity = Identity(self, "Identity")
         self.functions = functions = Functions(
             self,
@@ -34,6 +36,7 @@ class StewardStack(Stack):
                 tables=storage.tables,
                 buckets=storage.buckets,
                 queues=queues.queues,
+                secrets=secrets.secrets,
                 user_pool=identity.user_pool,
             ),
         )

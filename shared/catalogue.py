@@ -105,6 +105,22 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A Secrets Manager secret holding a JSON object with these fields."""
+
+    key: str
+    fields: tuple[str, ...]
+    # The field the deployment generates at random (a value Steward chooses and gives the platform); the
+    # others hold a placeholder until an operator puts in the value the platform issued.
+    generated: str | None = None
+    description: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return resource_env_var("SECRET", self.key)
+
+
+@dataclass(frozen=True)
 class Uses:
     """A function's access to one resource; the CDK grants exactly this and nothing else."""
 
@@ -121,7 +137,8 @@ class Function:
     tables: tuple[Uses, ...] = ()
     buckets: tuple[Uses, ...] = ()
     queues: tuple[Uses, ...] = ()
-    # Secrets Manager access and Cognito admin access, named for the least-privilege policy.
+    secrets: tuple[Uses, ...] = ()
+    # Cognito admin access, for the least-privilege policy.
     uses_user_pool: bool = False
     memory_mb: int = 512
     timeout_seconds: int = 29
@@ -175,7 +192,12 @@ TABLES: tuple[Table, ...] = (
 )
 
 BUCKETS: tuple[Bucket, ...] = (
-    Bucket(key="intake", description="Raw webhook deliveries exactly as received."),
+    Bucket(
+        key="intake",
+        object_lock=True,
+        default_retention_days=30,
+        description="Raw webhook deliveries exactly as received, write-once (authenticated deliveries are evidence).",
+    ),
     Bucket(key="archive", object_lock=True, description="Write-once archive of every content version."),
     Bucket(key="exports", description="Public-records export packages."),
     Bucket(
@@ -185,6 +207,26 @@ BUCKETS: tuple[Bucket, ...] = (
         description="Write-once anchors of the audit chain heads.",
     ),
 )
+
+SECRETS: tuple[Secret, ...] = (
+    Secret(
+        key="meta-app",
+        fields=("app_secret", "verify_token"),
+        generated="verify_token",
+        description="Meta app secret (signs Facebook and Instagram webhooks) and the webhook verify token.",
+    ),
+    Secret(
+        key="x-app", fields=("consumer_secret",), description="X app consumer secret (signs webhooks, CRC)."
+    ),
+    Secret(
+        key="websub",
+        fields=("secret",),
+        generated="secret",
+        description="WebSub hub.secret Steward gives the YouTube hub when it subscribes.",
+    ),
+)
+
+WEBHOOK_SECRETS = (Uses("meta-app", "read"), Uses("x-app", "read"), Uses("websub", "read"))
 
 QUEUES: tuple[Queue, ...] = (
     Queue(key="intake", visibility_timeout_seconds=180, description="Pointers to stored webhook deliveries."),
@@ -202,6 +244,16 @@ FUNCTIONS: tuple[Function, ...] = (
         key="docs",
         module="functions.docs.handler",
         description="The OpenAPI document and the caller's identity.",
+        memory_mb=512,
+        timeout_seconds=10,
+    ),
+    Function(
+        key="webhooks",
+        module="functions.webhooks.handler",
+        description="Platform webhooks: handshakes, signature checks, raw delivery to intake, pointer to the queue.",
+        buckets=(Uses("intake", "write"),),
+        queues=(Uses("intake", "write"),),
+        secrets=WEBHOOK_SECRETS,
         memory_mb=512,
         timeout_seconds=10,
     ),
@@ -237,6 +289,32 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", "health", frozenset(), public=True, summary="Liveness check"),
     Route("GET", "/openapi.json", "docs", ALL_ROLES, summary="OpenAPI 3.1 document of every route"),
     Route("GET", "/me", "docs", ALL_ROLES, summary="The caller's identity and roles"),
+    *(
+        route
+        for platform, name in (
+            ("meta", "Meta (Facebook, Instagram)"),
+            ("x", "X"),
+            ("youtube", "YouTube WebSub"),
+        )
+        for route in (
+            Route(
+                "GET",
+                f"/webhooks/{platform}",
+                "webhooks",
+                frozenset(),
+                public=True,
+                summary=f"{name} handshake",
+            ),
+            Route(
+                "POST",
+                f"/webhooks/{platform}",
+                "webhooks",
+                frozenset(),
+                public=True,
+                summary=f"{name} delivery",
+            ),
+        )
+    ),
     Route("GET", "/audit/verify", "audit-api", AUDIT_READERS, summary="Verify every audit chain"),
     Route("GET", "/audit/chains/{chain}", "audit-api", AUDIT_READERS, summary="Verify one audit chain"),
     Route("GET", "/audit/anchors", "audit-api", AUDIT_READERS, summary="List audit anchors"),
@@ -251,7 +329,7 @@ ROUTES: tuple[Route, ...] = (
 
 
 # --------------------------------------------------------------------------------------------- look-ups
-_T = TypeVar("_T", Table, Bucket, Queue, Function, Schedule)
+_T = TypeVar("_T", Table, Bucket, Queue, Secret, Function, Schedule)
 
 
 def _by_key(items: tuple[_T, ...], key: str, kind: str) -> _T:
@@ -271,6 +349,10 @@ def bucket(key: str) -> Bucket:
 
 def queue(key: str) -> Queue:
     return _by_key(QUEUES, key, "queue")
+
+
+def secret(key: str) -> Secret:
+    return _by_key(SECRETS, key, "secret")
 
 
 def function(key: str) -> Function:

@@ -4,38 +4,50 @@ metrics → tracer. A handler module is then one line: ``handler = handlers.http
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger, metrics, tracer
 
-Handler = Callable[[dict[str, Any], LambdaContext], Any]
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], Any]
+
+
+def entry(work: Handler, correlation_path: str, *, traced: bool = True) -> Handler:
+    """Wrap ``work`` in the standard decorators (the tracer innermost, the logger outermost)."""
+    wrapped = tracer().capture_lambda_handler(work, capture_response=False) if traced else work
+    wrapped = metrics.log_metrics(wrapped)
+    return logger.inject_lambda_context(wrapped, correlation_id_path=correlation_path, clear_state=True)
 
 
 def http(app: APIGatewayRestResolver) -> Handler:
-    """Entry point for an API Gateway REST proxy function."""
+    """Entry point for an API Gateway REST proxy function served by a resolver."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return app.resolve(event, context)
 
-    return handler
+    return entry(handle, correlation_paths.API_GATEWAY_REST)
+
+
+def raw_http(work: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
+    """Entry point for a proxy function that reads the raw event itself (the webhook receiver), untraced."""
+
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return work(event)
+
+    return entry(handle, correlation_paths.API_GATEWAY_REST, traced=False)
 
 
 def scheduled(work: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
     """Entry point for an EventBridge-scheduled function; ``work`` gets the event and returns a summary."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
-    @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         summary = work(event)
         logger.info("scheduled run finished", extra={"summary": summary})
         return summary
 
-    return handler
+    return entry(handle, correlation_paths.EVENT_BRIDGE)

@@ -1,5 +1,9 @@
 """Environment settings, validated once at cold start.
 
+A frozen dataclass rather than a pydantic-settings model: the webhook receiver must start fast (its import
+time is measured against ``import boto3``), and pydantic-settings alone costs more than the whole budget.
+Every field is read from ``STEWARD_<FIELD>``, checked, and every invalid value is named in one error.
+
 Every resource name reaches a function as an environment variable named by the catalogue
 (``STEWARD_TABLE_AUDIT``, ``STEWARD_BUCKET_AUDIT_ANCHORS``, ...). CDK sets only the ones a function is
 granted; the local runtime sets them all. Asking for one that is not set is a configuration error that names
@@ -9,31 +13,33 @@ the variable, never a silent default.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-
-from pydantic import Field, HttpUrl, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Any
+from urllib.parse import urlsplit
 
 from shared import catalogue
 from shared.errors import ConfigurationError
 
+STAGES = ("local", "test", "aws")
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STEWARD_", extra="ignore", frozen=True)
 
-    stage: Literal["local", "test", "aws"] = "aws"
-    region: str = Field(
-        default_factory=lambda: os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "",
-        min_length=1,
-    )
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "aws"
+    region: str = ""
     # Endpoint override so the same code talks to moto's server locally and to AWS in the cloud.
-    aws_endpoint_url: HttpUrl | None = None
+    aws_endpoint_url: str | None = None
     # Number of audit chains written side by side (more chains, more parallel appends).
-    audit_chains: int = Field(default=4, ge=1, le=64)
+    audit_chains: int = 4
     # Largest request body any API route accepts, in bytes.
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=10 * 1024 * 1024)
-    organization: str = Field(default="Steward School District", min_length=1, max_length=200)
+    max_body_bytes: int = 256 * 1024
+    # Largest webhook delivery accepted, in bytes (Meta sends up to 1,000 changes in one POST).
+    webhook_max_body_bytes: int = 4 * 1024 * 1024
+    # How long platform app secrets are cached in memory, in seconds.
+    secrets_cache_seconds: int = 60
+    organization: str = "Steward School District"
 
     def _resource(self, env_var: str) -> str:
         value = os.environ.get(env_var, "").strip()
@@ -50,22 +56,85 @@ class Settings(BaseSettings):
     def queue_url(self, key: str) -> str:
         return self._resource(catalogue.queue(key).env_var)
 
+    def secret_name(self, key: str) -> str:
+        return self._resource(catalogue.secret(key).env_var)
+
     @property
     def endpoint(self) -> str | None:
-        return str(self.aws_endpoint_url).rstrip("/") if self.aws_endpoint_url else None
+        return self.aws_endpoint_url.rstrip("/") if self.aws_endpoint_url else None
 
 
-def _variable(loc: tuple[int | str, ...]) -> str:
-    """The environment variable a settings field is read from."""
-    field = "_".join(str(p) for p in loc)
-    return "AWS_REGION (or STEWARD_REGION)" if field == "region" else f"STEWARD_{field.upper()}"
+def _integer(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError("must be a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _choice(raw: str) -> str:
+    if raw not in STAGES:
+        raise ValueError(f"must be one of {', '.join(STAGES)}")
+    return raw
+
+
+def _url(raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return raw.strip()
+
+
+def _text(low: int, high: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not low <= len(raw.strip()) <= high:
+            raise ValueError(f"must be {low} to {high} characters")
+        return raw.strip()
+
+    return parse
+
+
+_FIELDS: dict[str, Callable[[str], Any]] = {
+    "stage": _choice,
+    "aws_endpoint_url": _url,
+    "audit_chains": _integer(1, 64),
+    "max_body_bytes": _integer(1024, 10 * 1024 * 1024),
+    "webhook_max_body_bytes": _integer(64 * 1024, 10 * 1024 * 1024),
+    "secrets_cache_seconds": _integer(0, 3600),
+    "organization": _text(1, 200),
+}
+
+
+def load(environ: Mapping[str, str]) -> Settings:
+    """Settings from an environment; raises ConfigurationError naming every invalid variable at once."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, parse in _FIELDS.items():
+        raw = environ.get(f"STEWARD_{name.upper()}")
+        if raw is None:
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            problems.append(f"STEWARD_{name.upper()}: {exc}")
+    region = (
+        environ.get("STEWARD_REGION") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or ""
+    )
+    if not region.strip():
+        problems.append("AWS_REGION (or STEWARD_REGION): must be set")
+    if problems:
+        raise ConfigurationError(f"invalid settings: {'; '.join(problems)}")
+    return Settings(region=region.strip(), **values)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings; raises ConfigurationError naming every invalid value."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{_variable(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"invalid settings: {problems}") from exc
+    return load(os.environ)

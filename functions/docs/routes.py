@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import importlib
+import json
 from functools import lru_cache
+from types import ModuleType
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
@@ -15,10 +18,24 @@ TITLE = "Steward API"
 VERSION = "0.1.0"
 
 
-def api_routers() -> list[APIGatewayRouter]:
-    """The router of every function that serves routes, found through the catalogue."""
+def _route_modules() -> list[ModuleType]:
+    """The ``routes`` module of every function that serves routes, found through the catalogue."""
     modules = {f.module.rsplit(".", 1)[0] for f in catalogue.FUNCTIONS if catalogue.routes_of(f.key)}
-    return [importlib.import_module(f"{m}.routes").router for m in sorted(modules)]
+    return [importlib.import_module(f"{m}.routes") for m in sorted(modules)]
+
+
+def api_routers() -> list[APIGatewayRouter]:
+    """The routers of the functions served by a resolver."""
+    return [m.router for m in _route_modules() if hasattr(m, "router")]
+
+
+def raw_paths() -> dict[str, Any]:
+    """OpenAPI paths of the functions that read raw events (the webhook receiver), from their own tables."""
+    paths: dict[str, Any] = {}
+    for module in _route_modules():
+        if hasattr(module, "openapi_paths"):
+            paths.update(module.openapi_paths())
+    return paths
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +49,7 @@ def openapi_document() -> str:
         owner = r.api_resolver
         app.include_router(r)
         r.api_resolver = owner
-    return app.get_openapi_json_schema(
+    document: dict[str, Any] = app.get_openapi_schema(
         title=TITLE,
         version=VERSION,
         description=(
@@ -41,7 +58,12 @@ def openapi_document() -> str:
             "Cognito ID token; the roles allowed on each route are listed in its description."
         ),
         security_schemes={api.BEARER: HTTPBearer(bearerFormat="JWT", description="Cognito ID token")},
+    ).model_dump(mode="json", by_alias=True, exclude_none=True)
+    document["paths"].update(raw_paths())
+    document.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = (
+        api.ErrorBody.model_json_schema()
     )
+    return json.dumps(document, separators=(",", ":"))
 
 
 class Me(BaseModel):

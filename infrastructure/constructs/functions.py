@@ -21,6 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -66,6 +67,7 @@ class Resources:
     tables: Mapping[str, dynamodb.Table]
     buckets: Mapping[str, s3.Bucket]
     queues: Mapping[str, sqs.Queue]
+    secrets: Mapping[str, secretsmanager.ISecret]
     user_pool: cognito.IUserPool
 
 
@@ -125,6 +127,10 @@ def build_function(
         queue = _lookup(resources.queues, use.resource, "queue", f.key)
         environment[catalogue.queue(use.resource).env_var] = queue.queue_url
         _grant(use, partial(queue.grant_consume_messages, role), partial(queue.grant_send_messages, role))
+    for use in f.secrets:
+        secret = _lookup(resources.secrets, use.resource, "secret", f.key)
+        environment[catalogue.secret(use.resource).env_var] = secret.secret_arn
+        _grant(use, partial(secret.grant_read, role), partial(secret.grant_write, role))
     if f.uses_user_pool:
         environment[USER_POOL_ENV_VAR] = resources.user_pool.user_pool_id
         resources.user_pool.grant(role, *USER_POOL_ACTIONS)

@@ -8,6 +8,7 @@ dead-letter queues, and the Cognito user pool with one group per role.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,23 @@ LOCAL_USERS: dict[Role, str] = {
     Role.PRINCIPALS: "principal",
     Role.STAFF: "staff-member",
 }
+
+
+# Development values of the platform secrets, each overridable by the environment variable beside it, so anyone
+# can sign a delivery and send it to a running `steward local` (the README lists them).
+LOCAL_SECRETS: dict[str, dict[str, tuple[str, str]]] = {
+    "meta-app": {
+        "app_secret": ("STEWARD_META_APP_SECRET", "local-meta-app-secret"),
+        "verify_token": ("STEWARD_META_VERIFY_TOKEN", "local-meta-verify-token"),
+    },
+    "x-app": {"consumer_secret": ("STEWARD_X_CONSUMER_SECRET", "local-x-consumer-secret")},
+    "websub": {"secret": ("STEWARD_WEBSUB_SECRET", "local-websub-secret")},
+}
+
+
+def local_secret_values(key: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    env = os.environ if environ is None else environ
+    return {field: env.get(var) or default for field, (var, default) in LOCAL_SECRETS[key].items()}
 
 
 @dataclass
@@ -69,6 +87,14 @@ def provision(session: boto3.session.Session, endpoint_url: str | None = None) -
     for q in catalogue.QUEUES:
         out.queue_urls[q.key], out.dlq_urls[q.key] = _queue(sqs, q)
         out.env[q.env_var] = out.queue_urls[q.key]
+    secrets = client("secretsmanager")
+    for secret in catalogue.SECRETS:
+        secrets.create_secret(
+            Name=name(secret.key),
+            Description=secret.description,
+            SecretString=json.dumps(local_secret_values(secret.key)),
+        )
+        out.env[secret.env_var] = name(secret.key)
     _identity(client("cognito-idp"), out)
     return out
 

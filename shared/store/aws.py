@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
@@ -47,6 +48,10 @@ def sqs() -> SQSClient:
     return client("sqs")  # type: ignore[no-any-return]
 
 
+def secretsmanager() -> SecretsManagerClient:
+    return client("secretsmanager")  # type: ignore[no-any-return]
+
+
 def cognito() -> CognitoIdentityProviderClient:
     return client("cognito-idp")  # type: ignore[no-any-return]
 
@@ -54,9 +59,10 @@ def cognito() -> CognitoIdentityProviderClient:
 def reset() -> None:
     """Forget every cached client, model binding, service and the settings (tests; the local runtime)."""
     from shared import audit
-    from shared.store import dynamo
+    from shared.store import dynamo, secrets
 
     client.cache_clear()
     get_settings.cache_clear()
     dynamo.reset()
     audit.reset()
+    secrets.reset()

@@ -75,6 +75,10 @@ def test_environment_names_only_the_resources_the_function_uses(synth: Synth, ke
         expected[catalogue.queue(use.resource).env_var] = {
             "Ref": synth.logical_id(synth.stack.queues.queues[use.resource])
         }
+    for use in spec.secrets:
+        expected[catalogue.secret(use.resource).env_var] = {
+            "Ref": synth.logical_id(synth.stack.secrets.secrets[use.resource])
+        }
     if spec.uses_user_pool:
         expected["STEWARD_USER_POOL_ID"] = {"Ref": synth.logical_id(synth.stack.identity.user_pool)}
     assert env == expected

@@ -19,8 +19,16 @@ WRITE_ACTIONS = {
     "s3:PutObject",
     "s3:DeleteObject*",
     "sqs:SendMessage",
+    "secretsmanager:PutSecretValue",
 }
-READ_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "s3:GetObject*", "sqs:ReceiveMessage"}
+READ_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "s3:GetObject*",
+    "sqs:ReceiveMessage",
+    "secretsmanager:GetSecretValue",
+}
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -71,6 +79,8 @@ def test_function_policy_references_only_its_catalogue_resources(synth: Synth, k
         needed.add(synth.logical_id(stack.storage.buckets[use.resource]))
     for use in spec.queues:
         needed.add(synth.logical_id(stack.queues.queues[use.resource]))
+    for use in spec.secrets:
+        needed.add(synth.logical_id(stack.secrets.secrets[use.resource]))
     if spec.consumes:
         needed.add(synth.logical_id(stack.queues.queues[spec.consumes]))
     if spec.uses_user_pool:
@@ -92,7 +102,7 @@ def test_function_policy_references_only_its_catalogue_resources(synth: Synth, k
 
 def test_health_function_has_no_data_permissions(synth: Synth) -> None:
     actions = {a for s in _role_statements(synth, "health") for a in _as_list(s["Action"])}
-    assert not {a for a in actions if a.split(":")[0] in ("dynamodb", "s3", "sqs", "kms", "cognito-idp")}
+    assert not {a for a in actions if a.split(":")[0] in ("dynamodb", "s3", "sqs", "kms", "cognito-idp", "secretsmanager")}
 
 
 @pytest.mark.parametrize("key", FUNCTION_KEYS)
@@ -104,6 +114,7 @@ def test_actions_follow_the_declared_access(synth: Synth, key: str) -> None:
     ]
     uses += [(u, stack.storage.buckets[u.resource]) for u in spec.buckets]
     uses += [(u, stack.queues.queues[u.resource]) for u in spec.queues]
+    uses += [(u, stack.secrets.secrets[u.resource]) for u in spec.secrets]
     statements = _role_statements(synth, key)
     for use, construct in uses:
         resource_id = synth.logical_id(construct)

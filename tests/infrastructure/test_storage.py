@@ -128,3 +128,22 @@ def test_every_queue_is_kms_encrypted_and_tls_only(synth: Synth) -> None:
             and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
         ]
         assert denies, queue_id
+
+
+def test_secrets_are_kms_encrypted_and_generate_only_what_steward_chooses(synth: Synth) -> None:
+    import json
+
+    from shared import catalogue
+
+    secrets = {s.key: s for s in catalogue.SECRETS}
+    found = synth.of_type("AWS::SecretsManager::Secret")
+    assert len(found) == len(secrets)
+    key_id = synth.logical_id(synth.stack.keys.key)
+    for logical_id, resource in found.items():
+        props = resource["Properties"]
+        assert props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+        spec = next(s for k, s in secrets.items() if synth.logical_id(synth.stack.secrets.secrets[k]) == logical_id)
+        generator = props["GenerateSecretString"]
+        template = json.loads(generator["SecretStringTemplate"])
+        assert set(template) | ({spec.generated} if spec.generated else set()) >= set(spec.fields)
+        assert spec.generated not in template

@@ -1,0 +1,114 @@
+"""The webhook receiver: handshake on GET; on POST bound the size, verify the signature over the raw bytes,
+keep the delivery in intake, queue a pointer, and answer 200 only after both succeeded.
+
+It reads the raw proxy event itself rather than through a resolver: it must start fast (its import time is
+measured against ``import boto3``) and it must see the body's exact bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared.domain import webhooks
+from shared.domain.webhooks import Platform, Reply
+from shared.errors import StewardError
+from shared.observability import logger, metrics
+from shared.settings import get_settings
+from shared.store import intake
+from shared.store.secrets import secret_fields
+
+PLATFORM_OF: dict[str, Platform] = {f"/webhooks/{p}": p for p in webhooks.PLATFORMS}
+SECRET_OF: dict[Platform, tuple[str, str]] = {
+    "meta": ("meta-app", "app_secret"),
+    "x": ("x-app", "consumer_secret"),
+    "youtube": ("websub", "secret"),
+}
+
+
+def handshake(platform: Platform, query: dict[str, str]) -> Reply:
+    if platform == "meta":
+        return webhooks.meta_handshake(query, secret_fields("meta-app")["verify_token"])
+    if platform == "x":
+        return webhooks.x_crc(query, secret_fields("x-app")["consumer_secret"])
+    return webhooks.websub_verification(query)
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error:
+            raise ValueError("the body is marked base64 but is not") from None
+    return str(body).encode("utf-8")
+
+
+def deliver(platform: Platform, event: dict[str, Any]) -> Reply:
+    try:
+        body = raw_body(event)
+    except ValueError as exc:
+        return Reply(400, {"message": str(exc)})
+    limit = get_settings().webhook_max_body_bytes
+    if len(body) > limit:
+        return _refused(
+            platform, 413, f"the delivery is {len(body)} bytes; the limit is {limit}", "too_large"
+        )
+    key, field = SECRET_OF[platform]
+    headers = event.get("headers") or {}
+    provided = webhooks.header(headers, webhooks.SIGNATURE_HEADERS[platform])
+    if not webhooks.signature_matches(platform, secret_fields(key)[field], body, provided):
+        what = "missing" if not provided else "wrong"
+        return _refused(
+            platform, 401, f"the {webhooks.SIGNATURE_HEADERS[platform]} signature is {what}", "signature"
+        )
+    problem = webhooks.shape_problem(platform, body)
+    request_id = str((event.get("requestContext") or {}).get("requestId", ""))
+    content_type = webhooks.header(headers, "content-type")
+    pointer = intake.store(
+        platform, body, datetime.now(UTC), request_id, content_type, rejected=problem is not None
+    )
+    if problem is not None:
+        logger.warning("signed delivery kept but refused", extra={"platform": platform, "key": pointer.key})
+        return _refused(platform, 400, problem, "shape")
+    intake.enqueue(pointer)
+    metrics.add_metric(name="DeliveriesAccepted", unit=MetricUnit.Count, value=1)
+    logger.info("delivery received", extra={"platform": platform, "key": pointer.key, "bytes": pointer.size})
+    return Reply(200, {"status": "received"})
+
+
+def _refused(platform: Platform, status: int, message: str, reason: str) -> Reply:
+    metrics.add_metric(
+        name=f"DeliveriesRefused{reason.title().replace('_', '')}", unit=MetricUnit.Count, value=1
+    )
+    logger.warning("delivery refused", extra={"platform": platform, "status": status, "reason": reason})
+    return Reply(status, {"message": message})
+
+
+ROUTES: dict[str, Callable[[Platform, dict[str, Any]], Reply]] = {
+    "GET": lambda platform, event: handshake(platform, event.get("queryStringParameters") or {}),
+    "POST": deliver,
+}
+
+
+def receive(event: dict[str, Any]) -> dict[str, Any]:
+    """The proxy response for one webhook request."""
+    platform = PLATFORM_OF.get(str(event.get("resource", "")))
+    route = ROUTES.get(str(event.get("httpMethod", "")))
+    if platform is None or route is None:
+        reply = Reply(404, {"message": "no such webhook"})
+    else:
+        try:
+            reply = route(platform, event)
+        except StewardError as exc:
+            if exc.status >= 500:
+                logger.exception("webhook failed", extra={"platform": platform, "code": exc.code})
+            reply = Reply(int(exc.status), {"message": exc.message})
+    body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body)
+    return {"statusCode": reply.status, "headers": {"Content-Type": reply.content_type}, "body": body}

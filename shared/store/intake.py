@@ -1,0 +1,78 @@
+"""The intake bucket and queue: raw deliveries kept exactly as received, and pointers to them for the processor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.errors import Unavailable
+from shared.settings import get_settings
+from shared.store import aws
+
+INTAKE = "intake"
+EXTENSIONS = {"meta": "json", "x": "json", "youtube": "xml"}
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """What the queue carries: where a verified delivery is, and how to check it is the same bytes."""
+
+    platform: str
+    bucket: str
+    key: str
+    sha256: str
+    size: int
+    received_at: str
+    request_id: str
+    version: int = 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def delivery_key(platform: str, received_at: datetime, digest: str, *, rejected: bool) -> str:
+    """Deliveries sort by platform and time; refused ones (bad shape) are kept apart for diagnosis."""
+    folder = "rejected" if rejected else "deliveries"
+    stamp = received_at.strftime("%Y/%m/%d/%H%M%S.%fZ")
+    return f"{folder}/{platform}/{stamp}-{digest[:16]}.{EXTENSIONS.get(platform, 'bin')}"
+
+
+def store(
+    platform: str,
+    body: bytes,
+    received_at: datetime,
+    request_id: str,
+    content_type: str | None,
+    *,
+    rejected: bool = False,
+) -> Pointer:
+    """Keep the raw bytes (never overwriting an object); raises Unavailable if S3 fails."""
+    bucket = get_settings().bucket_name(INTAKE)
+    digest = hashlib.sha256(body).hexdigest()
+    key = delivery_key(platform, received_at, digest, rejected=rejected)
+    stamp = received_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    try:
+        aws.s3().put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type or "application/octet-stream",
+            ChecksumAlgorithm="SHA256",
+            IfNoneMatch="*",
+            Metadata={"platform": platform, "received-at": stamp, "sha256": digest, "request-id": request_id},
+        )
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable("the delivery could not be stored; the platform should retry") from exc
+    return Pointer(platform, bucket, key, digest, len(body), stamp, request_id)
+
+
+def enqueue(pointer: Pointer) -> None:
+    """Hand the stored delivery to the processor; raises Unavailable if SQS fails."""
+    try:
+        aws.sqs().send_message(QueueUrl=get_settings().queue_url(INTAKE), MessageBody=pointer.to_json())
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable("the delivery could not be queued; the platform should retry") from exc
