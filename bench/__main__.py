@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import audit_bench
+from bench import audit_bench, receiver_bench
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -20,11 +20,12 @@ RESULTS = Path(__file__).with_name("results.json")
 def main() -> int:
     quick = "--quick" in sys.argv
     rows = audit_bench.run(entries=200 if quick else 1000, rounds=3)
-    print(f"{'benchmark':34} {'entries/s':>12} {'floor/s':>12} {'ratio':>8}  floor")
+    rows += receiver_bench.run(count=50 if quick else 300, rounds=3)
+    print(f"{'benchmark':34} {'measured':>14} {'floor':>14} {'ratio':>8}  floor")
     for row in rows:
-        print(
-            f"{row['name']:34} {row['rate']:>12.0f} {row['floor_rate']:>12.0f} {row['ratio']:>8.2f}  {row['floor']}"
-        )
+        unit = row.get("unit", "/s")
+        measured, floor = (row["seconds"], row["floor_seconds"]) if unit == "s" else (row["rate"], row["floor_rate"])
+        print(f"{row['name']:34} {measured:>12.3f}{unit:>2} {floor:>12.3f}{unit:>2} {row['ratio']:>8.2f}  {row['floor']}")
     RESULTS.write_text(
         json.dumps(
             {

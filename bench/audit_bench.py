@@ -32,6 +32,7 @@ def _environment() -> None:
             "STEWARD_AUDIT_CHAINS": "4",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )
     os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)

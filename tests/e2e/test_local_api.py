@@ -123,3 +123,20 @@ def test_schedule_can_be_run_now(local: LocalSteward) -> None:
     _, after = local.call("GET", "/audit/anchors", token=token)
     assert after["total"] == before["total"] + 1
     assert after["anchors"][0]["reason"] == "scheduled"
+
+
+def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(local: LocalSteward) -> None:
+    from infrastructure.local.provision import local_secret_values
+    from shared.domain import webhooks
+    from tests.fixtures import fixture
+
+    body = fixture("fb_feed_comment_add_1.json")
+    signature = webhooks.expected_signature("meta", local_secret_values("meta-app")["app_secret"], body)
+    headers = {"X-Hub-Signature-256": signature}
+    status, reply = local.call("POST", "/webhooks/meta", raw=body, headers=headers)
+    assert (status, reply) == (200, {"status": "received"})
+    status, _ = local.call("POST", "/webhooks/meta", raw=body + b" ", headers=headers)
+    assert status == 401
+    token = local_secret_values("meta-app")["verify_token"]
+    status, challenge = local.call("GET", f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42")
+    assert (status, challenge) == (200, 42)
