@@ -40,6 +40,13 @@ class Settings:
     # How long platform app secrets are cached in memory, in seconds.
     secrets_cache_seconds: int = 60
     organization: str = "Steward School District"
+    # Platform API base URLs (the local runtime points them at its fake platform server on loopback).
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    x_api_url: str = "https://api.x.com"
+    youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    # Platform calls: per-request timeout and attempts before a call is reported failed.
+    platform_timeout_seconds: int = 10
+    platform_attempts: int = 3
 
     def _resource(self, env_var: str) -> str:
         value = os.environ.get(env_var, "").strip()
@@ -92,6 +99,13 @@ def _url(raw: str) -> str | None:
     return raw.strip()
 
 
+def _required_url(raw: str) -> str:
+    url = _url(raw)
+    if url is None:
+        raise ValueError("must be an http(s) URL")
+    return url.rstrip("/")
+
+
 def _text(low: int, high: int) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if not low <= len(raw.strip()) <= high:
@@ -109,6 +123,11 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "webhook_max_body_bytes": _integer(64 * 1024, 10 * 1024 * 1024),
     "secrets_cache_seconds": _integer(0, 3600),
     "organization": _text(1, 200),
+    "meta_graph_url": _required_url,
+    "x_api_url": _required_url,
+    "youtube_api_url": _required_url,
+    "platform_timeout_seconds": _integer(1, 60),
+    "platform_attempts": _integer(1, 10),
 }
 
 
