@@ -24,8 +24,12 @@ def main() -> int:
     print(f"{'benchmark':34} {'measured':>14} {'floor':>14} {'ratio':>8}  floor")
     for row in rows:
         unit = row.get("unit", "/s")
-        measured, floor = (row["seconds"], row["floor_seconds"]) if unit == "s" else (row["rate"], row["floor_rate"])
-        print(f"{row['name']:34} {measured:>12.3f}{unit:>2} {floor:>12.3f}{unit:>2} {row['ratio']:>8.2f}  {row['floor']}")
+        measured, floor = (
+            (row["seconds"], row["floor_seconds"]) if unit == "s" else (row["rate"], row["floor_rate"])
+        )
+        print(
+            f"{row['name']:34} {measured:>12.3f}{unit:>2} {floor:>12.3f}{unit:>2} {row['ratio']:>8.2f}  {row['floor']}"
+        )
     RESULTS.write_text(
         json.dumps(
             {

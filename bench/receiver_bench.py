@@ -26,7 +26,9 @@ BODY = (ROOT.parent / "shared" / "fixtures" / "webhooks" / "fb_feed_comment_add_
 def _import_seconds(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "AWS_DEFAULT_REGION": REGION}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)  # noqa: S603
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )  # noqa: S603
     return float(out.stdout.strip())
 
 
@@ -51,12 +53,12 @@ def import_times(rounds: int) -> dict[str, Any]:
 
 def deliveries(count: int, rounds: int) -> dict[str, Any]:
     _environment()
-    from functions.webhooks.handler import handler
+    from infrastructure.local.gateway import to_event
+    from infrastructure.local.lambdas import Lambdas
     from infrastructure.local.provision import local_secret_values, provision
+    from shared import catalogue
     from shared.domain import webhooks
     from shared.store import aws
-    from tests.conftest import FakeContext
-    from tests.events import rest_event
 
     with mock_aws():
         provisioned = provision(boto3.session.Session(region_name=REGION))
@@ -64,22 +66,27 @@ def deliveries(count: int, rounds: int) -> dict[str, Any]:
         aws.reset()
         secret = local_secret_values("meta-app")["app_secret"]
         signature = webhooks.expected_signature("meta", secret, BODY)
-        event = rest_event("POST", "/webhooks/meta", roles=None, raw_body=BODY, headers={"X-Hub-Signature-256": signature})
+        route, params = catalogue.match_path("POST", "/webhooks/meta") or (None, {})
+        assert route is not None
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+        event = to_event(route, params, "POST", "/webhooks/meta", headers, BODY, None)
+        invoke = Lambdas(REGION).invoke
         s3, sqs = boto3.client("s3", region_name=REGION), boto3.client("sqs", region_name=REGION)
         bucket, queue = provisioned.env["STEWARD_BUCKET_INTAKE"], provisioned.queue_urls["intake"]
-        context = FakeContext()
 
         def floor() -> None:
             for _ in range(count):
                 digest = hmac.new(secret.encode(), BODY, hashlib.sha256).hexdigest()
-                s3.put_object(Bucket=bucket, Key=f"floor/{uuid.uuid4()}", Body=BODY, ChecksumAlgorithm="SHA256")
+                s3.put_object(
+                    Bucket=bucket, Key=f"floor/{uuid.uuid4()}", Body=BODY, ChecksumAlgorithm="SHA256"
+                )
                 sqs.send_message(QueueUrl=queue, MessageBody=digest)
 
         def subject() -> None:
             for _ in range(count):
-                assert handler(event, context)["statusCode"] == 200
+                assert invoke("webhooks", event)["statusCode"] == 200
 
-        handler(event, context)  # warm: clients made, secret cached
+        invoke("webhooks", event)  # warm: clients made, secret cached
         floors, subjects = [], []
         for _ in range(rounds):
             floors.append(_timed(floor))
