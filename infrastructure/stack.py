@@ -36,6 +36,7 @@ class StewardStack(Stack):
                 tables=storage.tables,
                 buckets=storage.buckets,
                 queues=queues.queues,
+                dead_letter_queues=queues.dead_letter_queues,
                 secrets=secrets.secrets,
                 user_pool=identity.user_pool,
             ),

@@ -103,6 +103,10 @@ class Queue:
     def dlq_key(self) -> str:
         return f"{self.key}-dlq"
 
+    @property
+    def dlq_env_var(self) -> str:
+        return resource_env_var("QUEUE", self.dlq_key)
+
 
 @dataclass(frozen=True)
 class Secret:
@@ -142,7 +146,8 @@ class Function:
     uses_user_pool: bool = False
     memory_mb: int = 512
     timeout_seconds: int = 29
-    # SQS trigger, if any.
+    # SQS trigger, if any. A consumer may move a message it can never process to the queue's dead-letter queue
+    # itself, with the reason as a message attribute (SQS's own redrive carries no reason).
     consumes: str | None = None
     batch_size: int = 10
 
@@ -180,6 +185,28 @@ class Route:
 # --------------------------------------------------------------------------------------------- the catalogue
 AUDIT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT})
 
+CONTENT_TABLE = Table(
+    key="content",
+    partition_key="pk",
+    sort_key="sk",
+    attribute_types={
+        "pk": "S",
+        "sk": "S",
+        "thread_pk": "S",
+        "thread_sk": "S",
+        "account_pk": "S",
+        "account_sk": "S",
+        "author_pk": "S",
+        "author_sk": "S",
+    },
+    indexes=(
+        Index(name="by-thread", partition_key="thread_pk", sort_key="thread_sk"),
+        Index(name="by-account", partition_key="account_pk", sort_key="account_sk"),
+        Index(name="by-author", partition_key="author_pk", sort_key="author_sk"),
+    ),
+    description="Every content item with its version history; read by item, thread, account by date, author.",
+)
+
 TABLES: tuple[Table, ...] = (
     Table(
         key="audit",
@@ -189,6 +216,7 @@ TABLES: tuple[Table, ...] = (
         indexes=(Index(name="by-resource", partition_key="resource", sort_key="at"),),
         description="Hash-chained audit trail: one partition per chain, entries ordered by sequence number.",
     ),
+    CONTENT_TABLE,
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -256,6 +284,17 @@ FUNCTIONS: tuple[Function, ...] = (
         secrets=WEBHOOK_SECRETS,
         memory_mb=512,
         timeout_seconds=10,
+    ),
+    Function(
+        key="processor",
+        module="functions.processor.handler",
+        description="Reads queued deliveries: normalize, archive each new event write-once, index, audit.",
+        tables=(Uses("content", "read_write"), Uses("audit", "read_write")),
+        buckets=(Uses("intake", "read"), Uses("archive", "write")),
+        consumes="intake",
+        batch_size=10,
+        memory_mb=1024,
+        timeout_seconds=120,
     ),
     Function(
         key="audit-api",

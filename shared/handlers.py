@@ -51,3 +51,12 @@ def scheduled(work: Callable[[dict[str, Any]], dict[str, Any]]) -> Handler:
         return summary
 
     return entry(handle, correlation_paths.EVENT_BRIDGE)
+
+
+# The batch's first message id: SQS batches have no request id of their own.
+SQS_BATCH = "Records[0].messageId"
+
+
+def queue(work: Handler) -> Handler:
+    """Entry point for an SQS-triggered function; ``work`` returns the partial-batch-failure response."""
+    return entry(work, SQS_BATCH)

@@ -40,6 +40,8 @@ class Settings:
     # How long platform app secrets are cached in memory, in seconds.
     secrets_cache_seconds: int = 60
     organization: str = "Steward School District"
+    # Default COMPLIANCE retention of archived content, in days (the retention schedules refine it).
+    archive_retention_days: int = 730
     # Platform API base URLs (the local runtime points them at its fake platform server on loopback).
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
     x_api_url: str = "https://api.x.com"
@@ -62,6 +64,9 @@ class Settings:
 
     def queue_url(self, key: str) -> str:
         return self._resource(catalogue.queue(key).env_var)
+
+    def dead_letter_queue_url(self, key: str) -> str:
+        return self._resource(catalogue.queue(key).dlq_env_var)
 
     def secret_name(self, key: str) -> str:
         return self._resource(catalogue.secret(key).env_var)
@@ -123,6 +128,7 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "webhook_max_body_bytes": _integer(64 * 1024, 10 * 1024 * 1024),
     "secrets_cache_seconds": _integer(0, 3600),
     "organization": _text(1, 200),
+    "archive_retention_days": _integer(1, 36500),
     "meta_graph_url": _required_url,
     "x_api_url": _required_url,
     "youtube_api_url": _required_url,

@@ -67,6 +67,7 @@ class Resources:
     tables: Mapping[str, dynamodb.Table]
     buckets: Mapping[str, s3.Bucket]
     queues: Mapping[str, sqs.Queue]
+    dead_letter_queues: Mapping[str, sqs.Queue]
     secrets: Mapping[str, secretsmanager.ISecret]
     user_pool: cognito.IUserPool
 
@@ -131,6 +132,11 @@ def build_function(
         secret = _lookup(resources.secrets, use.resource, "secret", f.key)
         environment[catalogue.secret(use.resource).env_var] = secret.secret_arn
         _grant(use, partial(secret.grant_read, role), partial(secret.grant_write, role))
+    if f.consumes is not None:
+        # A consumer moves a message it can never process to the dead-letter queue itself, with the reason.
+        dead_letters = _lookup(resources.dead_letter_queues, f.consumes, "dead-letter queue", f.key)
+        environment[catalogue.queue(f.consumes).dlq_env_var] = dead_letters.queue_url
+        dead_letters.grant_send_messages(role)
     if f.uses_user_pool:
         environment[USER_POOL_ENV_VAR] = resources.user_pool.user_pool_id
         resources.user_pool.grant(role, *USER_POOL_ACTIONS)

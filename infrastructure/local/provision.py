@@ -87,6 +87,7 @@ def provision(session: boto3.session.Session, endpoint_url: str | None = None) -
     for q in catalogue.QUEUES:
         out.queue_urls[q.key], out.dlq_urls[q.key] = _queue(sqs, q)
         out.env[q.env_var] = out.queue_urls[q.key]
+        out.env[q.dlq_env_var] = out.dlq_urls[q.key]
     secrets = client("secretsmanager")
     for secret in catalogue.SECRETS:
         secrets.create_secret(

@@ -58,7 +58,7 @@ def cognito() -> CognitoIdentityProviderClient:
 
 def reset() -> None:
     """Forget every cached client, model binding, service and the settings (tests; the local runtime)."""
-    from shared import audit
+    from shared import audit, ingest
     from shared.store import dynamo, secrets
 
     client.cache_clear()
@@ -66,3 +66,4 @@ def reset() -> None:
     dynamo.reset()
     audit.reset()
     secrets.reset()
+    ingest.reset()

@@ -7,6 +7,7 @@ runtime never talk to a stale table.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TypeVar
 
 from pynamodb.connection import Connection
@@ -35,8 +36,9 @@ def bind(model: M, table_key: str) -> M:
     return model
 
 
+@lru_cache(maxsize=1)
 def connection() -> Connection:
-    """A low-level connection for transactions across models."""
+    """A low-level connection for transactions across models (made once: a new one costs a new botocore client)."""
     settings = get_settings()
     return Connection(region=settings.region, host=settings.endpoint)
 
@@ -45,3 +47,4 @@ def reset() -> None:
     for model in _bound:
         model._connection = None
     _bound.clear()
+    connection.cache_clear()

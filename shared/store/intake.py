@@ -9,11 +9,19 @@ from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.errors import Unavailable
+from shared.errors import BadRequest, StewardError, Unavailable
 from shared.settings import get_settings
 from shared.store import aws
 
 INTAKE = "intake"
+
+
+class IntegrityError(StewardError):
+    """A stored delivery no longer has the bytes that were verified: never retried, never processed."""
+
+    code = "integrity_error"
+
+
 EXTENSIONS = {"meta": "json", "x": "json", "youtube": "xml"}
 
 
@@ -76,3 +84,23 @@ def enqueue(pointer: Pointer) -> None:
         aws.sqs().send_message(QueueUrl=get_settings().queue_url(INTAKE), MessageBody=pointer.to_json())
     except (ClientError, BotoCoreError) as exc:
         raise Unavailable("the delivery could not be queued; the platform should retry") from exc
+
+
+def read(pointer: Pointer) -> bytes:
+    """The stored delivery a pointer names, checked against the digest taken when it arrived."""
+    try:
+        body = aws.s3().get_object(Bucket=pointer.bucket, Key=pointer.key)["Body"].read()
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable(f"delivery {pointer.key} could not be read") from exc
+    if hashlib.sha256(body).hexdigest() != pointer.sha256:
+        raise IntegrityError(f"delivery {pointer.key} does not match the digest taken when it arrived")
+    return bytes(body)
+
+
+def parse_pointer(body: str) -> Pointer:
+    """A queued pointer; raises BadRequest naming what is wrong with it."""
+    try:
+        data = json.loads(body)
+        return Pointer(**{k: data[k] for k in Pointer.__dataclass_fields__ if k in data})
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"the queued message is not a delivery pointer: {exc}") from exc

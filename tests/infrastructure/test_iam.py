@@ -83,6 +83,7 @@ def test_function_policy_references_only_its_catalogue_resources(synth: Synth, k
         needed.add(synth.logical_id(stack.secrets.secrets[use.resource]))
     if spec.consumes:
         needed.add(synth.logical_id(stack.queues.queues[spec.consumes]))
+        needed.add(synth.logical_id(stack.queues.dead_letter_queues[spec.consumes]))
     if spec.uses_user_pool:
         needed.add(synth.logical_id(stack.identity.user_pool))
     if any(s.function == key for s in catalogue.SCHEDULES):

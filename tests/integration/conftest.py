@@ -62,6 +62,7 @@ def moto_env(_moto_catalogue: _Moto, monkeypatch: pytest.MonkeyPatch) -> Iterato
     for q in catalogue.QUEUES:
         queue_urls[q.key], dlq_urls[q.key] = provisioning._queue(_moto_catalogue.sqs, q)
         env[q.env_var] = queue_urls[q.key]
+        env[q.dlq_env_var] = dlq_urls[q.key]
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     aws.reset()
