@@ -28,7 +28,7 @@ def _import_seconds(module: str) -> float:
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "AWS_DEFAULT_REGION": REGION}
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )  # noqa: S603
+    )
     return float(out.stdout.strip())
 
 

@@ -138,5 +138,7 @@ def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(lo
     status, _ = local.call("POST", "/webhooks/meta", raw=body + b" ", headers=headers)
     assert status == 401
     token = local_secret_values("meta-app")["verify_token"]
-    status, challenge = local.call("GET", f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42")
+    status, challenge = local.call(
+        "GET", f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42"
+    )
     assert (status, challenge) == (200, 42)

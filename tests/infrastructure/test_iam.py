@@ -103,7 +103,11 @@ def test_function_policy_references_only_its_catalogue_resources(synth: Synth, k
 
 def test_health_function_has_no_data_permissions(synth: Synth) -> None:
     actions = {a for s in _role_statements(synth, "health") for a in _as_list(s["Action"])}
-    assert not {a for a in actions if a.split(":")[0] in ("dynamodb", "s3", "sqs", "kms", "cognito-idp", "secretsmanager")}
+    assert not {
+        a
+        for a in actions
+        if a.split(":")[0] in ("dynamodb", "s3", "sqs", "kms", "cognito-idp", "secretsmanager")
+    }
 
 
 @pytest.mark.parametrize("key", FUNCTION_KEYS)

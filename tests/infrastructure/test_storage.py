@@ -142,7 +142,9 @@ def test_secrets_are_kms_encrypted_and_generate_only_what_steward_chooses(synth:
     for logical_id, resource in found.items():
         props = resource["Properties"]
         assert props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
-        spec = next(s for k, s in secrets.items() if synth.logical_id(synth.stack.secrets.secrets[k]) == logical_id)
+        spec = next(
+            s for k, s in secrets.items() if synth.logical_id(synth.stack.secrets.secrets[k]) == logical_id
+        )
         generator = props["GenerateSecretString"]
         template = json.loads(generator["SecretStringTemplate"])
         assert set(template) | ({spec.generated} if spec.generated else set()) >= set(spec.fields)

@@ -20,7 +20,11 @@ from tests.conftest import REGION
 from tests.events import rest_event
 from tests.fixtures import WEBHOOKS, fixture
 
-SECRET = {"meta": ("meta-app", "app_secret"), "x": ("x-app", "consumer_secret"), "youtube": ("websub", "secret")}
+SECRET = {
+    "meta": ("meta-app", "app_secret"),
+    "x": ("x-app", "consumer_secret"),
+    "youtube": ("websub", "secret"),
+}
 
 
 def platform_of(name: str) -> Platform:
@@ -101,7 +105,9 @@ def test_every_fixture_is_accepted_and_recorded(pipeline: Pipeline) -> None:
     assert store.account_items("facebook", thai[0]["account_id"])
 
 
-def test_replaying_everything_twice_in_shuffled_order_converges(moto_env: Provisioned, pipeline: Pipeline) -> None:
+def test_replaying_everything_twice_in_shuffled_order_converges(
+    moto_env: Provisioned, pipeline: Pipeline
+) -> None:
     for name in DELIVERIES:
         pipeline.deliver(name)
     pipeline.drain()
@@ -122,7 +128,11 @@ def test_a_batch_of_1000_meta_changes_in_one_post_is_processed_fully(pipeline: P
     change = entry["changes"][0]
     changes = []
     for n in range(1000):
-        value = {**change["value"], "comment_id": f"{change['value']['post_id']}_{n}", "message": f"comment {n}"}
+        value = {
+            **change["value"],
+            "comment_id": f"{change['value']['post_id']}_{n}",
+            "message": f"comment {n}",
+        }
         changes.append({**change, "value": value})
     body = json.dumps({**template, "entry": [{**entry, "changes": changes}]}).encode()
     assert pipeline.deliver("fb_batch_1000.json", body) == 200

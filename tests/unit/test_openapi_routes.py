@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.docs.routes import api_routers, raw_paths, openapi_document
+from functions.docs.routes import api_routers, openapi_document, raw_paths
 from shared import api, catalogue
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
