@@ -90,7 +90,7 @@ def test_a_fresh_log_continues_each_chain_from_its_stored_head(moto_env: Provisi
 
 def test_entries_of_a_resource_are_listed_oldest_first(moto_env: Provisioned) -> None:
     ticks = iter(datetime(2026, 5, 1, 12, m, tzinfo=UTC) for m in range(10))
-    rng = random.Random(1)  # noqa: S311 - spreading entries over chains, not security
+    rng = random.Random(1)
     log = AuditLog(3, clock=lambda: next(ticks), rng=rng)
     written = [log.append("user:a", f"step.{i}", "case:42" if i % 2 else "case:7") for i in range(6)]
 
@@ -113,7 +113,7 @@ def test_concurrent_appends_from_stale_logs_all_land_and_keep_every_chain_linear
 ) -> None:
     # Given four writers, each with its own log whose cached heads go stale as soon as the others write
     writers, per_writer, chain_count = 4, 8, 3
-    logs = [AuditLog(chain_count, rng=random.Random(seed)) for seed in range(writers)]  # noqa: S311
+    logs = [AuditLog(chain_count, rng=random.Random(seed)) for seed in range(writers)]
     for log in logs:
         log.append("user:warmup", "x.warm", "r:warm")
     start = threading.Barrier(writers)
