@@ -104,6 +104,7 @@ def run(entries: int, rounds: int) -> list[dict[str, Any]]:
             "floor": floor_name,
             "floor_rate": round(floor_rate, 1),
             "ratio": round(floor_rate / rate, 3),
+            "target": "reported (time ÷ floor time)",
         }
 
     return [

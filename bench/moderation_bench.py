@@ -175,6 +175,7 @@ def run(comments: int = 2000, rounds: int = 3, floor_sample: int = 200) -> list[
             "floor_rate": round(floor_rate, 1),
             "ratio": round(floor_rate / sample_rate, 4),
             "speedup": round(speedup, 1),
+            "target": ">= 20,000/s and >= 20x faster than the floor, with at least its recall",
             "recall": recall,
             "floor_recall": floor_recall,
             "false_positive_rate": _share(ours(negatives)),

@@ -45,6 +45,7 @@ def import_times(rounds: int) -> dict[str, Any]:
         "floor": "import boto3",
         "floor_rate": round(1 / f, 2),
         "ratio": round(s / f, 3),
+        "target": "<= 1.3 (time ÷ floor time)",
         "seconds": round(s, 4),
         "floor_seconds": round(f, 4),
         "unit": "s",
@@ -99,6 +100,7 @@ def deliveries(count: int, rounds: int) -> dict[str, Any]:
         "floor": "HMAC + S3 put + SQS send, same moto",
         "floor_rate": round(count / f, 1),
         "ratio": round(s / f, 3),
+        "target": "<= 1.5 (time ÷ floor time)",
     }
 
 

@@ -58,6 +58,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     print(
         f"""Steward is running locally at {api}
   Data lives in memory, on an embedded moto server ({state["endpoint"]}); it is gone when this stops.
+  The platforms' APIs are a local fake at {state["platforms_url"]} (see /__calls, /__comments, /__echoes).
   Sample data: {json.dumps(state["sample_data"]) if state["sample_data"] else "none"}
 
 Try:

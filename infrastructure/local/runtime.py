@@ -53,6 +53,7 @@ class LocalRuntime:
     host: str = "127.0.0.1"
     port: int = 8080
     moto_port: int = 0
+    platforms_port: int = 0
     sample_data: bool = True
     state_file: Path = DEFAULT_STATE
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -69,6 +70,7 @@ class LocalRuntime:
         endpoint = f"http://{moto_host}:{moto_port}"
         apply_environment(local_environment(endpoint))
 
+        from infrastructure.local.fake_platforms import FakePlatforms
         from infrastructure.local.gateway import Gateway, TokenVerifier, serve
         from infrastructure.local.lambdas import Lambdas
         from infrastructure.local.poller import QueuePoller
@@ -80,6 +82,9 @@ class LocalRuntime:
 
         session = boto3.session.Session(region_name=REGION)
         provisioned = provision(session, endpoint)
+        # The platforms' APIs are an honest fake on loopback: it records calls and sends the echo webhooks.
+        self._platforms = FakePlatforms.local(port=self.platforms_port).start()
+        provisioned.env.update(self._platforms.settings_env())
         os.environ.update(provisioned.env)
         aws.reset()
         seeded = seed(provisioned) if self.sample_data else {}
@@ -89,9 +94,11 @@ class LocalRuntime:
         try:
             self._server = serve(Gateway(verifier, lambdas.invoke), self.host, self.port)
         except OSError as exc:
+            self._platforms.stop()
             self._moto.stop()
             raise PortInUse(f"cannot serve on {self.host}:{self.port} ({exc.strerror}): pass --port") from exc
         api_port = self._server.server_address[1]
+        self._platforms.set_callback(f"http://127.0.0.1:{api_port}")
         self._spawn("gateway", self._server.serve_forever)
 
         sqs = session.client("sqs", endpoint_url=endpoint)
@@ -107,6 +114,7 @@ class LocalRuntime:
         self.state = {
             "api_url": f"http://{self.host}:{api_port}",
             "endpoint": endpoint,
+            "platforms_url": self._platforms.url,
             "region": REGION,
             "pid": os.getpid(),
             "sample_data": seeded,
@@ -125,6 +133,7 @@ class LocalRuntime:
         self.stop_event.set()
         self._server.shutdown()
         self._server.server_close()
+        self._platforms.stop()
         self._moto.stop()
         if self.state_file.exists():
             self.state_file.unlink()

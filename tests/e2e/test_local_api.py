@@ -137,6 +137,24 @@ def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(lo
     assert (status, reply) == (200, {"status": "received"})
     status, _ = local.call("POST", "/webhooks/meta", raw=body + b" ", headers=headers)
     assert status == 401
+    # The queue poller feeds the processor: the comment is archived and indexed shortly after.
+    import time
+
+    import boto3
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=local.state["endpoint"],
+        region_name=local.state["region"],
+        aws_access_key_id="steward-local",
+        aws_secret_access_key="steward-local",
+    )
+    table = local.state["env"]["STEWARD_TABLE_CONTENT"]
+    deadline = time.monotonic() + 20
+    while not ddb.scan(TableName=table)["Items"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    [item] = ddb.scan(TableName=table)["Items"]
+    assert item["state"]["S"] == "visible"
     token = local_secret_values("meta-app")["verify_token"]
     status, challenge = local.call(
         "GET", f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42"
