@@ -36,9 +36,13 @@ def bind(model: M, table_key: str) -> M:
     return model
 
 
-@lru_cache(maxsize=1)
 def connection() -> Connection:
     """A low-level connection for transactions across models (made once: a new one costs a new botocore client)."""
+    return _connection()
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
     settings = get_settings()
     return Connection(region=settings.region, host=settings.endpoint)
 
@@ -47,4 +51,4 @@ def reset() -> None:
     for model in _bound:
         model._connection = None
     _bound.clear()
-    connection.cache_clear()
+    _connection.cache_clear()
