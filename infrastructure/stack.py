@@ -17,6 +17,7 @@ from infrastructure.constructs.queues import Queues
 from infrastructure.constructs.schedules import Schedules
 from infrastructure.constructs.secrets import Secrets
 from infrastructure.constructs.storage import Storage
+from infrastructure.constructs.topics import Topics
 from shared import catalogue
 
 
@@ -28,6 +29,7 @@ class StewardStack(Stack):
         self.queues = queues = Queues(self, "Queues", key=keys.key)
         self.secrets = secrets = Secrets(self, "Secrets", key=keys.key)
         self.identity = identity = Identity(self, "Identity")
+        self.topics = topics = Topics(self, "Topics", key=keys.key)
         self.functions = functions = Functions(
             self,
             "Functions",
@@ -39,6 +41,7 @@ class StewardStack(Stack):
                 dead_letter_queues=queues.dead_letter_queues,
                 secrets=secrets.secrets,
                 user_pool=identity.user_pool,
+                topics=topics.topics,
             ),
         )
         self.api = api = Api(
@@ -59,10 +62,13 @@ class StewardStack(Stack):
             description="API app client id",
         )
         # Every resource name under the variable the functions (and `steward ... --aws`) read it from.
-        named: list[tuple[str, catalogue.Table | catalogue.Bucket | catalogue.Queue, str]] = [
+        named: list[
+            tuple[str, catalogue.Table | catalogue.Bucket | catalogue.Queue | catalogue.Topic, str]
+        ] = [
             *(("Table", t, storage.tables[t.key].table_name) for t in catalogue.TABLES),
             *(("Bucket", b, storage.buckets[b.key].bucket_name) for b in catalogue.BUCKETS),
             *(("Queue", q, queues.queues[q.key].queue_url) for q in catalogue.QUEUES),
+            *(("Topic", t, topics.topics[t.key].topic_arn) for t in catalogue.TOPICS),
         ]
         for kind, spec, value in named:
             CfnOutput(self, naming.construct_id(kind, spec.key), value=value, description=spec.env_var)

@@ -125,6 +125,18 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic (encrypted with the data key, TLS only); its ARN reaches a function as ``env_var``."""
+
+    key: str
+    description: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return resource_env_var("TOPIC", self.key)
+
+
+@dataclass(frozen=True)
 class Uses:
     """A function's access to one resource; the CDK grants exactly this and nothing else."""
 
@@ -142,6 +154,8 @@ class Function:
     buckets: tuple[Uses, ...] = ()
     queues: tuple[Uses, ...] = ()
     secrets: tuple[Uses, ...] = ()
+    # SNS topics: "write" is publish (a function never subscribes or reads a topic).
+    topics: tuple[Uses, ...] = ()
     # Cognito admin access, for the least-privilege policy.
     uses_user_pool: bool = False
     memory_mb: int = 512
@@ -207,6 +221,30 @@ CONTENT_TABLE = Table(
     description="Every content item with its version history; read by item, thread, account by date, author.",
 )
 
+CASES_TABLE = Table(
+    key="cases",
+    partition_key="pk",
+    sort_key="sk",
+    attribute_types={
+        "pk": "S",
+        "sk": "S",
+        "state_pk": "S",
+        "state_sk": "S",
+        "account_pk": "S",
+        "account_sk": "S",
+        "category_pk": "S",
+        "category_sk": "S",
+    },
+    indexes=(
+        Index(name="by-state", partition_key="state_pk", sort_key="state_sk"),
+        Index(name="by-account", partition_key="account_pk", sort_key="account_sk"),
+        Index(name="by-category", partition_key="category_pk", sort_key="category_sk"),
+    ),
+    ttl_attribute="expires_at",
+    description="Moderation cases (listed by state, account and category) and the platform actions awaiting "
+    "their echo (per item; they expire).",
+)
+
 TABLES: tuple[Table, ...] = (
     Table(
         key="audit",
@@ -217,6 +255,7 @@ TABLES: tuple[Table, ...] = (
         description="Hash-chained audit trail: one partition per chain, entries ordered by sequence number.",
     ),
     CONTENT_TABLE,
+    CASES_TABLE,
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -251,6 +290,20 @@ SECRETS: tuple[Secret, ...] = (
         fields=("secret",),
         generated="secret",
         description="WebSub hub.secret Steward gives the YouTube hub when it subscribes.",
+    ),
+    Secret(
+        key="platform-tokens",
+        fields=(),
+        description='Platform access tokens Steward acts with, a JSON map {"<platform>:<account id>": "<token>"}; '
+        "until the credential vault replaces it.",
+    ),
+)
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        key="incidents",
+        description="Critical moderation incidents for the communications director (threats, content involving "
+        "minors, suspected abuse), with the reporting contacts the policy names.",
     ),
 )
 
@@ -288,9 +341,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         key="processor",
         module="functions.processor.handler",
-        description="Reads queued deliveries: normalize, archive each new event write-once, index, audit.",
-        tables=(Uses("content", "read_write"), Uses("audit", "read_write")),
+        description="Reads queued deliveries: normalize, archive each new event write-once, index, audit, "
+        "moderate and act on the platform.",
+        tables=(Uses("content", "read_write"), Uses("audit", "read_write"), Uses("cases", "read_write")),
         buckets=(Uses("intake", "read"), Uses("archive", "write")),
+        secrets=(Uses("platform-tokens", "read"),),
+        topics=(Uses("incidents", "write"),),
         consumes="intake",
         batch_size=10,
         memory_mb=1024,
@@ -368,7 +424,7 @@ ROUTES: tuple[Route, ...] = (
 
 
 # --------------------------------------------------------------------------------------------- look-ups
-_T = TypeVar("_T", Table, Bucket, Queue, Secret, Function, Schedule)
+_T = TypeVar("_T", Table, Bucket, Queue, Secret, Topic, Function, Schedule)
 
 
 def _by_key(items: tuple[_T, ...], key: str, kind: str) -> _T:
@@ -392,6 +448,10 @@ def queue(key: str) -> Queue:
 
 def secret(key: str) -> Secret:
     return _by_key(SECRETS, key, "secret")
+
+
+def topic(key: str) -> Topic:
+    return _by_key(TOPICS, key, "topic")
 
 
 def function(key: str) -> Function:

@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import audit
+from shared import audit, moderate
 from shared.domain import adapters
-from shared.domain.content import ContentEvent, apply_event
+from shared.domain.content import ContentEvent, ItemHistory, SkipReason, apply_event, steward_action_event
 from shared.errors import Conflict, Unavailable
 from shared.observability import logger, metrics
 from shared.store import archive, intake
@@ -47,6 +47,10 @@ def ingest(pointer: intake.Pointer) -> IngestReport:
     result = adapters.parse(pointer.platform, raw, received_at)
     report = IngestReport()
     for event in result.events:
+        if moderate.own_echo(event) is not None:
+            report.skipped[str(SkipReason.OWN_ECHO)] += 1  # Steward's own action, recorded when it was taken
+            metrics.add_metric(name=f"Skipped_{SkipReason.OWN_ECHO}", unit=MetricUnit.Count, value=1)
+            continue
         if record(event, received_at):
             report.recorded += 1
         else:
@@ -65,7 +69,21 @@ def ingest(pointer: intake.Pointer) -> IngestReport:
 
 
 def record(event: ContentEvent, now: datetime) -> bool:
-    """Archive one event, audit it, then index it. False if it was already recorded.
+    """Archive one event, audit it, index it, then moderate it. False if it was already recorded.
+
+    Moderation runs on a redelivery too: its cases are idempotent, so it only finishes what an interrupted
+    attempt left undone (a hide never attempted, a notice never sent). A hide Steward performs is recorded in the
+    item's history as Steward's own event (the platform's echo of it is then skipped by :func:`ingest`).
+    """
+    recorded, history = _store(event, now)
+    if history is not None:
+        for action in moderate.moderate_version(history, event).hidden:
+            _store(steward_action_event(action), now)
+    return recorded
+
+
+def _store(event: ContentEvent, now: datetime) -> tuple[bool, ItemHistory | None]:
+    """Archive one event, audit it, then index it: (False if it was already recorded, the item's history).
 
     No DynamoDB transaction: the write-once archive decides what is new. An event S3 has not seen is new
     everywhere, so the common case (a new comment) costs one archive put, one audit entry and one index put.
@@ -78,25 +96,26 @@ def record(event: ContentEvent, now: datetime) -> bool:
     if archive.put_event(event, now):
         _audit(event, resource)
         try:
-            store().save(apply_event(None, event).history, None)
-            return True
+            history = apply_event(None, event).history
+            store().save(history, None)
+            return True, history
         except Conflict:
             pass  # the item exists: add the event to its history below
     else:
         stored = store().get(*event.key)
         if stored is not None and event.event_id in stored.history.event_ids:
-            return False
+            return False, stored.history
         _audit(event, resource)
     for _ in range(MAX_ATTEMPTS):
         stored = store().get(*event.key)
         update = apply_event(stored.history if stored else None, event)
         if not update.changed:
-            return True
+            return True, update.history
         try:
             store().save(update.history, stored.revision if stored else None)
         except Conflict:
             continue  # another processor recorded an event of this item first: read it again
-        return True
+        return True, update.history
     raise Unavailable(f"item {event.item_id} is too busy to record; the delivery will be retried")
 
 

@@ -49,6 +49,15 @@ class Settings:
     # Platform calls: per-request timeout and attempts before a call is reported failed.
     platform_timeout_seconds: int = 10
     platform_attempts: int = 3
+    # The reporting contacts named in critical-incident notices (003 AR 1114 III.A.3). Plain text a district sets to
+    # its own agencies; the defaults quote the policy.
+    contact_law_enforcement: str = (
+        "Law enforcement: the county sheriff or police (003 III.A.3.a names the Kern County Sheriff, 861-3110); "
+        "for sexualized images of minors, county, state and federal law enforcement (003 III.A.3.b)"
+    )
+    contact_child_protective_services: str = "Child Protective Services of the county (003 III.A.3.c)"
+    # How long a platform action Steward performed waits for its echo webhook, in seconds.
+    pending_action_seconds: int = 7 * 24 * 3600
 
     def _resource(self, env_var: str) -> str:
         value = os.environ.get(env_var, "").strip()
@@ -70,6 +79,9 @@ class Settings:
 
     def secret_name(self, key: str) -> str:
         return self._resource(catalogue.secret(key).env_var)
+
+    def topic_arn(self, key: str) -> str:
+        return self._resource(catalogue.topic(key).env_var)
 
     @property
     def endpoint(self) -> str | None:
@@ -134,6 +146,9 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "youtube_api_url": _required_url,
     "platform_timeout_seconds": _integer(1, 60),
     "platform_attempts": _integer(1, 10),
+    "contact_law_enforcement": _text(3, 500),
+    "contact_child_protective_services": _text(3, 500),
+    "pending_action_seconds": _integer(60, 90 * 24 * 3600),
 }
 
 

@@ -22,6 +22,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -70,6 +71,7 @@ class Resources:
     dead_letter_queues: Mapping[str, sqs.Queue]
     secrets: Mapping[str, secretsmanager.ISecret]
     user_pool: cognito.IUserPool
+    topics: Mapping[str, sns.ITopic]
 
 
 def _grant(use: catalogue.Uses, read: Callable[[], object], write: Callable[[], object]) -> None:
@@ -132,6 +134,14 @@ def build_function(
         secret = _lookup(resources.secrets, use.resource, "secret", f.key)
         environment[catalogue.secret(use.resource).env_var] = secret.secret_arn
         _grant(use, partial(secret.grant_read, role), partial(secret.grant_write, role))
+    for use in f.topics:
+        if use.access != "write":
+            raise ValueError(
+                f"function {f.key!r}: a topic can only be published to ('write'), not {use.access!r}"
+            )
+        topic = _lookup(resources.topics, use.resource, "topic", f.key)
+        environment[catalogue.topic(use.resource).env_var] = topic.topic_arn
+        topic.grant_publish(role)
     if f.consumes is not None:
         # A consumer moves a message it can never process to the dead-letter queue itself, with the reason.
         dead_letters = _lookup(resources.dead_letter_queues, f.consumes, "dead-letter queue", f.key)

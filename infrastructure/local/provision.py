@@ -2,7 +2,7 @@
 
 Used by ``steward local`` and by the integration tests, so both run against the same shapes the cloud has:
 tables with their indexes, versioned encrypted buckets with Object Lock where records live, queues with
-dead-letter queues, and the Cognito user pool with one group per role.
+dead-letter queues, SNS topics, secrets (with development values), and the Cognito user pool with one group per role.
 """
 
 from __future__ import annotations
@@ -41,7 +41,33 @@ LOCAL_SECRETS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# The sample accounts of the fixtures and events (../shared/fixtures/webhooks, events/): each gets a development
+# access token in the ``platform-tokens`` secret, so Steward can act on their comments through the fake platform
+# server (which accepts any token unless it is started with a list of them).
+LOCAL_ACCOUNTS: tuple[tuple[str, str], ...] = (
+    ("facebook", "1234567890321"),
+    ("facebook", "448242228374517"),
+    ("facebook", "889083480945134"),
+    ("instagram", "17841478854980502"),
+    ("x", "2975699229"),
+    ("x", "3198576760"),
+    ("x", "930524282358325248"),
+    ("youtube", "UCKo6tYPZhWxgwU3prL2stfg"),
+    ("youtube", "UCLozjflf3i84bu_2jLTK2rA"),
+    ("youtube", "UCzNWVDZQ55bjq8uILZ7_wyQ"),
+)
+
+
+def local_platform_tokens() -> dict[str, str]:
+    """``{"<platform>:<account id>": "<token>"}`` for the sample accounts (development values, not secrets)."""
+    return {
+        f"{platform}:{account}": f"local-token-{platform}-{account}" for platform, account in LOCAL_ACCOUNTS
+    }
+
+
 def local_secret_values(key: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    if key == "platform-tokens":
+        return local_platform_tokens()
     env = os.environ if environ is None else environ
     return {field: env.get(var) or default for field, (var, default) in LOCAL_SECRETS[key].items()}
 
@@ -53,6 +79,7 @@ class Provisioned:
     env: dict[str, str] = field(default_factory=dict)
     queue_urls: dict[str, str] = field(default_factory=dict)
     dlq_urls: dict[str, str] = field(default_factory=dict)
+    topic_arns: dict[str, str] = field(default_factory=dict)
     user_pool_id: str = ""
     client_id: str = ""
     users: dict[str, str] = field(default_factory=dict)
@@ -62,6 +89,7 @@ class Provisioned:
             "env": self.env,
             "queue_urls": self.queue_urls,
             "dlq_urls": self.dlq_urls,
+            "topic_arns": self.topic_arns,
             "user_pool_id": self.user_pool_id,
             "client_id": self.client_id,
             "users": self.users,
@@ -88,6 +116,10 @@ def provision(session: boto3.session.Session, endpoint_url: str | None = None) -
         out.queue_urls[q.key], out.dlq_urls[q.key] = _queue(sqs, q)
         out.env[q.env_var] = out.queue_urls[q.key]
         out.env[q.dlq_env_var] = out.dlq_urls[q.key]
+    sns = client("sns")
+    for topic in catalogue.TOPICS:
+        out.topic_arns[topic.key] = sns.create_topic(Name=name(topic.key))["TopicArn"]
+        out.env[topic.env_var] = out.topic_arns[topic.key]
     secrets = client("secretsmanager")
     for secret in catalogue.SECRETS:
         secrets.create_secret(

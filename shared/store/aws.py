@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
@@ -52,14 +53,18 @@ def secretsmanager() -> SecretsManagerClient:
     return client("secretsmanager")  # type: ignore[no-any-return]
 
 
+def sns() -> SNSClient:
+    return client("sns")  # type: ignore[no-any-return]
+
+
 def cognito() -> CognitoIdentityProviderClient:
     return client("cognito-idp")  # type: ignore[no-any-return]
 
 
 def reset() -> None:
     """Forget every cached client, model binding, service and the settings (tests; the local runtime)."""
-    from shared import audit, ingest
-    from shared.store import dynamo, secrets
+    from shared import audit, ingest, moderate
+    from shared.store import dynamo, secrets, tokens
 
     client.cache_clear()
     get_settings.cache_clear()
@@ -67,3 +72,5 @@ def reset() -> None:
     audit.reset()
     secrets.reset()
     ingest.reset()
+    moderate.reset()
+    tokens.reset()

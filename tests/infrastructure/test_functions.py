@@ -79,6 +79,10 @@ def test_environment_names_only_the_resources_the_function_uses(synth: Synth, ke
         expected[catalogue.secret(use.resource).env_var] = {
             "Ref": synth.logical_id(synth.stack.secrets.secrets[use.resource])
         }
+    for use in spec.topics:
+        expected[catalogue.topic(use.resource).env_var] = {
+            "Ref": synth.logical_id(synth.stack.topics.topics[use.resource])
+        }
     if spec.consumes:
         expected[catalogue.queue(spec.consumes).dlq_env_var] = {
             "Ref": synth.logical_id(synth.stack.queues.dead_letter_queues[spec.consumes])

@@ -20,6 +20,7 @@ WRITE_ACTIONS = {
     "s3:DeleteObject*",
     "sqs:SendMessage",
     "secretsmanager:PutSecretValue",
+    "sns:Publish",
 }
 READ_ACTIONS = {
     "dynamodb:GetItem",
@@ -81,6 +82,8 @@ def test_function_policy_references_only_its_catalogue_resources(synth: Synth, k
         needed.add(synth.logical_id(stack.queues.queues[use.resource]))
     for use in spec.secrets:
         needed.add(synth.logical_id(stack.secrets.secrets[use.resource]))
+    for use in spec.topics:
+        needed.add(synth.logical_id(stack.topics.topics[use.resource]))
     if spec.consumes:
         needed.add(synth.logical_id(stack.queues.queues[spec.consumes]))
         needed.add(synth.logical_id(stack.queues.dead_letter_queues[spec.consumes]))
@@ -106,7 +109,7 @@ def test_health_function_has_no_data_permissions(synth: Synth) -> None:
     assert not {
         a
         for a in actions
-        if a.split(":")[0] in ("dynamodb", "s3", "sqs", "kms", "cognito-idp", "secretsmanager")
+        if a.split(":")[0] in ("dynamodb", "s3", "sqs", "sns", "kms", "cognito-idp", "secretsmanager")
     }
 
 
@@ -120,6 +123,7 @@ def test_actions_follow_the_declared_access(synth: Synth, key: str) -> None:
     uses += [(u, stack.storage.buckets[u.resource]) for u in spec.buckets]
     uses += [(u, stack.queues.queues[u.resource]) for u in spec.queues]
     uses += [(u, stack.secrets.secrets[u.resource]) for u in spec.secrets]
+    uses += [(u, stack.topics.topics[u.resource]) for u in spec.topics]
     statements = _role_statements(synth, key)
     for use, construct in uses:
         resource_id = synth.logical_id(construct)
