@@ -1,5 +1,5 @@
-"""Turning a stored delivery into recorded content: parse, archive each new event write-once, then index it and
-audit it in one transaction. Nothing acts on an event before it is archived.
+"""Turning a stored delivery into recorded content: parse, archive each new event write-once, audit it, index
+it, then moderate it. Nothing acts on an event before it is archived.
 
 Deliveries arrive late, twice and out of order; the item histories converge (``shared.domain.content``), the
 archive holds each event once (named by its id), and a second delivery of the same event changes nothing.
