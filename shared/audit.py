@@ -62,6 +62,23 @@ def append(
     return entry
 
 
+def locator(entry: AuditEntry) -> str:
+    """Where an entry is ("chain:seq:id"), for records that must point at the entries about them."""
+    return f"{entry.chain}:{entry.seq}:{entry.id}"
+
+
+def entries_at(locators: Sequence[str]) -> list[AuditEntry]:
+    """The entries at these locators, in order; a locator whose entry is gone or different is left out (verify
+    reports the tampering)."""
+    found = []
+    for value in locators:
+        chain, seq, entry_id = value.split(":", 2)
+        entry = log().at(int(chain), int(seq))
+        if entry is not None and entry.id == entry_id:
+            found.append(entry)
+    return found
+
+
 class AnchorResult(BaseModel):
     key: str
     sha256: str

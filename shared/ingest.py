@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import audit, moderate
 from shared.domain import adapters
+from shared.domain.audit import AuditEntry
 from shared.domain.content import ContentEvent, ItemHistory, SkipReason, apply_event, steward_action_event
 from shared.errors import Conflict, Unavailable
 from shared.observability import logger, metrics
@@ -24,6 +25,8 @@ from shared.store.content_store import ContentStore
 
 ACTOR = "system:processor"
 MAX_ATTEMPTS = 10
+# New events listed in one audit entry (about 170 bytes each, well inside the entry's 32 KiB of details).
+AUDIT_CHUNK = 100
 
 
 @lru_cache(maxsize=1)
@@ -41,20 +44,30 @@ class IngestReport:
 
 def ingest(pointer: intake.Pointer) -> IngestReport:
     """Record every event of one stored delivery. Raises BadRequest/IntegrityError (never retryable) or
-    Unavailable (retry later); a change that cannot be read is counted and its siblings are still recorded."""
+    Unavailable (retry later); a change that cannot be read is counted and its siblings are still recorded.
+
+    Three passes, so the costs per comment are one archive put and one index put, plus a share of one audit
+    entry per delivery: archive every event (the write-once archive says which are new), write one audit entry
+    for each chunk of the delivery's new events, then index each event (with the locator of the entry that
+    recorded it, the item's chain of custody) and moderate it.
+    """
     raw = intake.read(pointer)
     received_at = datetime.fromisoformat(pointer.received_at)
     result = adapters.parse(pointer.platform, raw, received_at)
     report = IngestReport()
+    to_record: list[ContentEvent] = []
     for event in result.events:
         if moderate.own_echo(event) is not None:
             report.skipped[str(SkipReason.OWN_ECHO)] += 1  # Steward's own action, recorded when it was taken
             metrics.add_metric(name=f"Skipped_{SkipReason.OWN_ECHO}", unit=MetricUnit.Count, value=1)
-            continue
-        if record(event, received_at):
-            report.recorded += 1
+        elif _needs_recording(event, received_at):
+            to_record.append(event)
         else:
             report.duplicates += 1
+    locators = _audit_delivery(pointer, to_record)
+    for event in to_record:
+        _record_and_moderate(event, received_at, locators[event.event_id])
+        report.recorded += 1
     for reason, count in result.skip_counts().items():
         report.skipped[str(reason)] += count
         metrics.add_metric(name=f"Skipped_{reason}", unit=MetricUnit.Count, value=count)
@@ -68,68 +81,112 @@ def ingest(pointer: intake.Pointer) -> IngestReport:
     return report
 
 
-def record(event: ContentEvent, now: datetime) -> bool:
-    """Archive one event, audit it, index it, then moderate it. False if it was already recorded.
+def _needs_recording(event: ContentEvent, now: datetime) -> bool:
+    """Archive the event; True unless it is archived *and* indexed already (a duplicate delivery).
 
-    Moderation runs on a redelivery too: its cases are idempotent, so it only finishes what an interrupted
-    attempt left undone (a hide never attempted, a notice never sent). A hide Steward performs is recorded in the
-    item's history as Steward's own event (the platform's echo of it is then skipped by :func:`ingest`).
+    A duplicate still goes through moderation: its cases are idempotent, so this only finishes what an
+    interrupted attempt left undone (a hide never attempted, a notice never sent).
     """
-    recorded, history = _store(event, now)
-    if history is not None:
-        for action in moderate.moderate_version(history, event).hidden:
-            _store(steward_action_event(action), now)
-    return recorded
-
-
-def _store(event: ContentEvent, now: datetime) -> tuple[bool, ItemHistory | None]:
-    """Archive one event, audit it, then index it: (False if it was already recorded, the item's history).
-
-    No DynamoDB transaction: the write-once archive decides what is new. An event S3 has not seen is new
-    everywhere, so the common case (a new comment) costs one archive put, one audit entry and one index put.
-    An event already archived is looked up: recorded already (a duplicate delivery: nothing happens), or an
-    earlier attempt stopped before indexing it (it is audited and indexed now). The audit entry always comes
-    before the index write, so the index never holds an event the trail does not; a failure between the two
-    can, on retry, give the event a second entry, which its ``event_id`` identifies.
-    """
-    resource = f"item:{event.platform}:{event.account_id}:{event.item_id}"
     if archive.put_event(event, now):
-        _audit(event, resource)
-        try:
-            history = apply_event(None, event).history
-            store().save(history, None)
-            return True, history
-        except Conflict:
-            pass  # the item exists: add the event to its history below
-    else:
-        stored = store().get(*event.key)
-        if stored is not None and event.event_id in stored.history.event_ids:
-            return False, stored.history
-        _audit(event, resource)
+        return True
+    stored = store().get(*event.key)
+    if stored is None or event.event_id not in stored.history.event_ids:
+        return True  # archived by an attempt that stopped before indexing it
+    _moderate(stored.history, event, now)
+    return False
+
+
+def _audit_delivery(pointer: intake.Pointer, events: list[ContentEvent]) -> dict[str, str]:
+    """One audit entry per chunk of a delivery's new events; returns each event's entry locator.
+
+    The entry comes before the index write, so the index never holds an event the trail does not; a failure
+    between the two can, on retry, record an event in a second entry, which its ``event_id`` identifies.
+    """
+    locators: dict[str, str] = {}
+    for start in range(0, len(events), AUDIT_CHUNK):
+        chunk = events[start : start + AUDIT_CHUNK]
+        entry = audit.append(
+            ACTOR,
+            "content.recorded",
+            f"delivery:{pointer.sha256}",
+            {
+                "delivery": pointer.key,
+                "events": [
+                    {"event_id": e.event_id, "item": _item(e), "change": str(e.change)} for e in chunk
+                ],
+            },
+        )
+        for event in chunk:
+            locators[event.event_id] = audit.locator(entry)
+    return locators
+
+
+def _record_and_moderate(event: ContentEvent, now: datetime, locator: str) -> None:
+    history = _index(event, locator)
+    _moderate(history, event, now)
+
+
+def _moderate(history: ItemHistory, event: ContentEvent, now: datetime) -> None:
+    """Moderate the event's version; a hide Steward performs is recorded as Steward's own event (the platform's
+    echo of it is then skipped by :func:`ingest`)."""
+    for action in moderate.moderate_version(history, event).hidden:
+        record(steward_action_event(action), now)
+
+
+def record(event: ContentEvent, now: datetime) -> bool:
+    """Record one event on its own (archived, audited on its item, indexed; not moderated), e.g. one Steward
+    itself caused. False if it was recorded already."""
+    if not archive.put_event(event, now) and _indexed(event):
+        return False
+    entry = audit.append(
+        ACTOR,
+        f"content.{event.change}",
+        f"item:{_item(event)}",
+        {"event_id": event.event_id, "archive_key": archive.event_key(event), "origin": str(event.origin)},
+    )
+    _index(event, audit.locator(entry))
+    return True
+
+
+def _indexed(event: ContentEvent) -> bool:
+    stored = store().get(*event.key)
+    return stored is not None and event.event_id in stored.history.event_ids
+
+
+def _index(event: ContentEvent, locator: str) -> ItemHistory:
+    """Add the event to its item's history, with optimistic concurrency; returns the history it is now in.
+
+    Most events are the first of a new item (a new comment), so the first attempt writes a new record without
+    reading; if the item exists, it is read and the event added to its history.
+    """
+    try:
+        history = apply_event(None, event).history
+        store().save(history, None, (locator,))
+        return history
+    except Conflict:
+        pass
     for _ in range(MAX_ATTEMPTS):
         stored = store().get(*event.key)
         update = apply_event(stored.history if stored else None, event)
         if not update.changed:
-            return True, update.history
+            return update.history
+        custody = (*(stored.custody if stored else ()), locator)
         try:
-            store().save(update.history, stored.revision if stored else None)
+            store().save(update.history, stored.revision if stored else None, custody)
         except Conflict:
             continue  # another processor recorded an event of this item first: read it again
-        return True, update.history
+        return update.history
     raise Unavailable(f"item {event.item_id} is too busy to record; the delivery will be retried")
 
 
-def _audit(event: ContentEvent, resource: str) -> None:
-    audit.append(
-        ACTOR,
-        f"content.{event.change}",
-        resource,
-        {
-            "event_id": event.event_id,
-            "archive_key": archive.event_key(event),
-            "occurred_at": event.occurred_at.isoformat(),
-        },
-    )
+def _item(event: ContentEvent) -> str:
+    return f"{event.platform}:{event.account_id}:{event.item_id}"
+
+
+def custody(platform: str, account_id: str, item_id: str) -> list[AuditEntry]:
+    """The audit entries that recorded an item's events, oldest first (its chain of custody)."""
+    stored = store().get(platform, account_id, item_id)
+    return audit.entries_at(stored.custody) if stored else []
 
 
 def reset() -> None:

@@ -239,6 +239,16 @@ class AuditLog:
         except QueryError as exc:
             raise Unavailable("the audit trail could not be read") from exc
 
+    def at(self, chain: int, seq: int) -> AuditEntry | None:
+        """The entry at one position, read consistently (None if there is none or it does not parse)."""
+        try:
+            item = AuditItem.get(chain_key(chain), seq_key(seq), consistent_read=True)
+        except AuditItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the audit trail could not be read") from exc
+        return _to_stored(item).entry
+
     def for_resource(self, resource: str, limit: int = 100) -> list[AuditEntry]:
         """A resource's entries, oldest first (for chains of custody)."""
         found = [_to_stored(i).entry for i in AuditItem.by_resource.query(resource, limit=limit)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -58,6 +58,8 @@ class ContentRecord(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     revision = NumberAttribute()
+    # Where the audit entries that recorded this item's events are: "chain:seq:entry id", oldest first.
+    custody = ListAttribute(of=UnicodeAttribute, default=list)
     platform = UnicodeAttribute()
     account_id = UnicodeAttribute()
     item_id = UnicodeAttribute()
@@ -95,9 +97,10 @@ def author_key(platform: str, author_id: str) -> str:
 class Stored:
     history: ItemHistory
     revision: int
+    custody: tuple[str, ...] = ()
 
 
-def _record(history: ItemHistory, revision: int) -> ContentRecord:
+def _record(history: ItemHistory, revision: int, custody: tuple[str, ...]) -> ContentRecord:
     item = history.current
     when = format_time(item.created_at or history.versions[0].effective_at)
     order = f"{when}#{item.item_id}"
@@ -107,6 +110,7 @@ def _record(history: ItemHistory, revision: int) -> ContentRecord:
         pk=item_key(item.platform, item.account_id, item.item_id),
         sk=META,
         revision=revision,
+        custody=list(custody),
         platform=str(item.platform),
         account_id=item.account_id,
         item_id=item.item_id,
@@ -136,14 +140,18 @@ class ContentStore:
             return None
         except PynamoDBException as exc:
             raise Unavailable("the content index could not be read") from exc
-        return Stored(_history(record), int(record.revision))
+        return Stored(_history(record), int(record.revision), tuple(str(c) for c in record.custody or ()))
 
-    def save(self, history: ItemHistory, expected_revision: int | None) -> None:
+    def save(
+        self, history: ItemHistory, expected_revision: int | None, custody: tuple[str, ...] = ()
+    ) -> None:
         """Write ``history`` if the item is still at ``expected_revision`` (None: only if it is new).
+
+        ``custody`` is the item's whole list of audit locators (the stored ones plus the new event's).
 
         Raises Conflict when another writer got there first (read it again), Unavailable when DynamoDB fails.
         """
-        record = _record(history, (expected_revision or 0) + 1)
+        record = _record(history, (expected_revision or 0) + 1, custody)
         condition = (
             ContentRecord.pk.does_not_exist()
             if expected_revision is None

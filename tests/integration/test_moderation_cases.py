@@ -119,9 +119,10 @@ def test_a_threat_is_archived_then_hidden_notified_and_audited(
     assert case.pending_action is not None
     # Archived before the case: the archive holds the version the case names, and the trail says so in order.
     assert case.archive_key in pipeline.archive()
-    item_trail = audit.log().for_resource(f"item:facebook:{PAGE}:{comment}")
+    item_trail = ingest.custody("facebook", PAGE, comment)
     case_trail = audit.log().for_resource(f"case:{case.case_id}")
-    assert item_trail[0].action == "content.added"
+    assert item_trail[0].action == "content.recorded"
+    assert any(e["item"] == f"facebook:{PAGE}:{comment}" for e in item_trail[0].details["events"])
     assert item_trail[0].at <= case_trail[0].at
     assert [e.action for e in case_trail] == [
         "moderation.case_opened",

@@ -12,7 +12,7 @@ import pytest
 from infrastructure.local.lambdas import Lambdas
 from infrastructure.local.poller import QueuePoller
 from infrastructure.local.provision import Provisioned, local_secret_values
-from shared import audit, catalogue
+from shared import audit, catalogue, ingest
 from shared.domain import webhooks
 from shared.domain.webhooks import Platform
 from shared.store.content_store import ContentStore
@@ -103,6 +103,11 @@ def test_every_fixture_is_accepted_and_recorded(pipeline: Pipeline) -> None:
     thai = [h for h in index.values() if any("สู้" in (e.get("text") or "") for e in h["events"])]
     assert thai, "the Thai comment is recorded"
     assert store.account_items("facebook", thai[0]["account_id"])
+    # Every item's chain of custody names the audit entries that recorded each of its events.
+    for history in index.values():
+        trail = ingest.custody(history["platform"], history["account_id"], history["item_id"])
+        recorded = {e["event_id"] for entry in trail for e in entry.details.get("events", [])}
+        assert {e["event_id"] for e in history["events"]} <= recorded
 
 
 def test_replaying_everything_twice_in_shuffled_order_converges(
