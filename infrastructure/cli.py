@@ -20,8 +20,6 @@ import shlex
 import signal
 import sys
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -145,41 +143,11 @@ def cmd_schedule_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call(api: str, method: str, path: str, token: str | None, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{api}{path}", data=data, method=method)  # noqa: S310 - local API
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local API
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     state = _target(args)
-    api = state["api_url"]
-    steps: list[tuple[str, str, str | None, Any]] = [
-        ("GET", "/health", None, None),
-        ("GET", "/audit/verify", None, None),
-        ("GET", "/me", "principals", None),
-        ("GET", "/audit/verify", "staff", None),
-        ("GET", "/audit/verify", "records", None),
-        ("POST", "/audit/anchors", "records", {"reason": "demo: anchor before answering a request"}),
-        ("POST", "/audit/anchors", "records", {"reason": "x", "extra": True}),
-        ("GET", "/audit/anchors", "it", None),
-    ]
-    for method, path, role, body in steps:
-        token = local_token(state, role) if role else None
-        status, reply = _call(api, method, path, token, body)
-        who = f"as {role}" if role else "without a token"
-        summary = reply.get("message") if isinstance(reply, dict) and "message" in reply else reply
-        if isinstance(summary, dict) and "ok" in summary:
-            summary = {"ok": summary["ok"], "chains": len(summary.get("chains", []))}
-        print(f"{method} {path} {who} -> {status}: {json.dumps(summary)[:200]}")
-    return 0
+    from infrastructure.local.demo import Demo
+
+    return Demo(state, lambda role: local_token(state, role)).run()
 
 
 def parser() -> argparse.ArgumentParser:
