@@ -198,6 +198,10 @@ class Route:
 
 # --------------------------------------------------------------------------------------------- the catalogue
 AUDIT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT})
+# Who works the moderation queue (decides cases), and who may also read cases and reports. Sensitive cases
+# (content involving minors, abuse disclosures) are shown to communications only (shared.moderation_service).
+MODERATION_DECIDERS = frozenset({Role.MODERATORS, Role.COMMUNICATIONS})
+MODERATION_READERS = MODERATION_DECIDERS | {Role.RECORDS}
 
 CONTENT_TABLE = Table(
     key="content",
@@ -361,6 +365,18 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=29,
     ),
     Function(
+        key="moderation-api",
+        module="functions.moderation_api.handler",
+        description="The moderation queue: cases with their archived evidence, confirm / overturn (restores the "
+        "comment on the platform) / escalate, the removals report and the published rule set.",
+        # cases: the queue and decisions; content: the item now, and the restore in its history; audit: every
+        # decision; archive: the evidence (read) and the restore event (written once, like every event).
+        tables=(Uses("cases", "read_write"), Uses("content", "read_write"), Uses("audit", "read_write")),
+        buckets=(Uses("archive", "read_write"),),
+        secrets=(Uses("platform-tokens", "read"),),
+        timeout_seconds=29,
+    ),
+    Function(
         key="audit-anchor",
         module="functions.audit_anchor.handler",
         description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
@@ -419,6 +435,44 @@ ROUTES: tuple[Route, ...] = (
         "audit-api",
         frozenset({Role.RECORDS, Role.IT}),
         summary="Anchor the audit chain heads now",
+    ),
+    Route(
+        "GET",
+        "/moderation/cases",
+        "moderation-api",
+        MODERATION_READERS,
+        summary="The moderation queue, filtered by state, account and category",
+    ),
+    Route(
+        "GET",
+        "/moderation/cases/{case_id}",
+        "moderation-api",
+        MODERATION_READERS,
+        summary="A moderation case with its archived evidence",
+    ),
+    *(
+        Route(
+            "POST",
+            f"/moderation/cases/{{case_id}}/{decision}",
+            "moderation-api",
+            MODERATION_DECIDERS,
+            summary=summary,
+        )
+        for decision, summary in (
+            ("confirm", "Confirm a case: the action stands"),
+            ("overturn", "Overturn a case: the comment is restored on the platform"),
+            ("escalate", "Escalate a case to the communications director"),
+        )
+    ),
+    Route(
+        "GET",
+        "/moderation/reports/removals",
+        "moderation-api",
+        MODERATION_READERS,
+        summary="Cases opened, hidden, confirmed and overturned per month and category",
+    ),
+    Route(
+        "GET", "/moderation/ruleset", "moderation-api", ALL_ROLES, summary="The published moderation rule set"
     ),
 )
 

@@ -14,14 +14,16 @@ never opens the case twice or loses a transition.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, PynamoDBException, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from shared.domain.cases import Case, CaseState
 from shared.domain.content import PendingAction, format_time
@@ -95,8 +97,13 @@ class StoredCase:
     revision: int
 
 
+def order_key(case: Case) -> str:
+    """The sort key of a case in every index: opened time, then id (unique, so a listing can resume after it)."""
+    return f"{format_time(case.opened_at)}#{case.case_id}"
+
+
 def _record(case: Case, revision: int) -> CaseRecord:
-    order = f"{format_time(case.opened_at)}#{case.case_id}"
+    order = order_key(case)
     return CaseRecord(
         pk=case_key(case.case_id),
         sk=META,
@@ -109,6 +116,10 @@ def _record(case: Case, revision: int) -> CaseRecord:
         category_pk=f"CATEGORY#{case.category}",
         category_sk=order,
     )
+
+
+def order_key_of(record: CaseRecord) -> str:
+    return str(record.state_sk)
 
 
 class CaseStore:
@@ -142,6 +153,63 @@ class CaseStore:
                 raise Conflict(f"case {case.case_id[:12]} changed meanwhile") from exc
             raise Unavailable("the case store could not be written") from exc
         return revision
+
+    def save_part(self, case: Case, expected_revision: int) -> Callable[[TransactWrite], None]:
+        """The conditional write of :meth:`save` as a part of someone else's transaction (e.g. an audit entry's)."""
+        record = _record(case, expected_revision + 1)
+        condition = CaseRecord.revision == expected_revision
+
+        def part(tx: TransactWrite) -> None:
+            tx.save(record, condition=condition)
+
+        return part
+
+    def newest_first(
+        self,
+        index: str,
+        key: str,
+        *,
+        before: str | None = None,
+        states: frozenset[CaseState] | None = None,
+        category: str | None = None,
+        page_size: int = 50,
+    ) -> Iterator[tuple[str, Case]]:
+        """(order key, case) of one index partition, newest first, after ``before`` (lazily, page by page).
+
+        ``index`` is ``state``, ``account`` or ``category``; ``key`` the partition's value (``STATE#open``...).
+        ``states`` and ``category`` filter on the server."""
+        gsi, sort = {
+            "state": (CaseRecord.by_state, CaseRecord.state_sk),
+            "account": (CaseRecord.by_account, CaseRecord.account_sk),
+            "category": (CaseRecord.by_category, CaseRecord.category_sk),
+        }[index]
+        filters: Any = None
+        if states is not None:
+            filters = CaseRecord.state_pk.is_in(*(f"STATE#{s}" for s in sorted(states)))
+        if category is not None:
+            same = CaseRecord.category_pk == f"CATEGORY#{category}"
+            filters = same if filters is None else filters & same
+        try:
+            for record in gsi.query(
+                key,
+                sort < before if before is not None else None,
+                filter_condition=filters,
+                scan_index_forward=False,
+                page_size=page_size,
+            ):
+                yield order_key_of(record), Case.model_validate_json(record.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the case store could not be read") from exc
+
+    def opened_between(self, category: str, first: str, last: str) -> Iterator[Case]:
+        """Cases of one category opened from ``first`` to ``last`` (prefixes of the UTC time, e.g. months)."""
+        try:
+            for record in CaseRecord.by_category.query(
+                f"CATEGORY#{category}", CaseRecord.category_sk.between(first, f"{last}~"), page_size=500
+            ):
+                yield Case.model_validate_json(record.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the case store could not be read") from exc
 
     def _query(self, index: GlobalSecondaryIndex[CaseRecord], key: str, limit: int) -> Iterator[Case]:
         try:
