@@ -20,9 +20,11 @@ from typing import Any
 import boto3
 
 from shared.domain import webhooks
+from shared.domain.cases import CaseState
 from shared.domain.webhooks import Platform
 
 DELIVERIES = Path(__file__).resolve().parents[2] / "events" / "deliveries"
+ALL_STATES = ",".join(s.value for s in CaseState)
 SECRET_OF: dict[Platform, tuple[str, str]] = {
     "meta": ("meta-app", "app_secret"),
     "x": ("x-app", "consumer_secret"),
@@ -111,7 +113,7 @@ class Demo:
         token = self.token("moderators")
         deadline = time.monotonic() + wait
         while True:
-            _, reply = call(f"{self.api}/moderation/cases?state=all", token=token)
+            _, reply = call(f"{self.api}/moderation/cases?state={ALL_STATES}", token=token)
             found = [c for c in (reply or {}).get("cases", []) if c.get("item_id") == comment_id]
             if found or time.monotonic() > deadline:
                 return found
@@ -135,6 +137,12 @@ class Demo:
         print(
             f"   case {case['case_id'][:12]}…: rule {case['rule_id']} ({case['category']}), state {case['state']}"
         )
+        _, view = call(f"{self.api}/moderation/cases/{case['case_id']}", token=self.token("moderators"))
+        archived = ((view or {}).get("evidence") or {}).get("flagged_version") or {}
+        print(f"   archived before anything acted on it, write-once: {archived.get('archive_key')}")
+        print(
+            f"   ground: {(view or {}).get('citation', {}).get('document')}, rule set {case['ruleset_version']}"
+        )
         print(f"   Facebook received: {self.platform_calls(phone['comment_id'])}")
 
         self.say("A moderator reviews the case and restores the comment, with a reason")
@@ -145,7 +153,8 @@ class Demo:
             token=token,
             body={"reason": "The number is the school office's public line, listed on the school website."},
         )
-        self.show("POST /moderation/cases/{id}/overturn", status, {"state": (reply or {}).get("state")})
+        decided = (reply or {}).get("case") or {}
+        self.show("POST /moderation/cases/{id}/overturn", status, {"state": decided.get("state")})
         print(f"   Facebook received: {self.platform_calls(phone['comment_id'])}")
 
         self.say("Sharp criticism of the board arrives: it is archived and left alone")
