@@ -374,6 +374,8 @@ FUNCTIONS: tuple[Function, ...] = (
         tables=(Uses("cases", "read_write"), Uses("content", "read_write"), Uses("audit", "read_write")),
         buckets=(Uses("archive", "read_write"),),
         secrets=(Uses("platform-tokens", "read"),),
+        # incidents: an escalation notifies the communications director.
+        topics=(Uses("incidents", "write"),),
         timeout_seconds=29,
     ),
     Function(

@@ -44,6 +44,7 @@ from shared.domain.cases import (
     Transition,
     audit_details,
 )
+from shared.domain.cases import case_id as case_id_of
 from shared.domain.content import (
     Change,
     ContentItem,
@@ -56,7 +57,7 @@ from shared.domain.moderation import Action, Category, Citation, engine
 from shared.errors import Conflict, NotFound, StewardError, Unavailable
 from shared.observability import logger
 from shared.settings import get_settings
-from shared.store import archive, aws, tokens
+from shared.store import archive, aws, notifier, tokens
 from shared.store.case_store import StoredCase
 from shared.store.platforms import PlatformFailure
 
@@ -429,6 +430,8 @@ def decide(case_id: str, decision: Decision, reason: str, who: Identity) -> Deci
         raise Conflict(str(exc), state=str(case.state)) from exc
     asked: str | None = None
     unhide: PendingAction | None = None
+    if to is CaseState.ESCALATED:
+        _notify_escalation(case, who, reason)
     if to is CaseState.OVERTURNED and _restorable(case):
         unhide = _restore(stored, who, reason)
         asked = "unhide"
@@ -463,12 +466,48 @@ def decide(case_id: str, decision: Decision, reason: str, who: Identity) -> Deci
     return DecisionResult(case=_view(decided), platform=asked)
 
 
+def _notify_escalation(case: Case, who: Identity, reason: str) -> None:
+    """Tell the communications director a case waits for them (before the state changes, so a failed notice
+    leaves the case as it was). The comment's text is never in a notice."""
+    notifier.publish(
+        f"Steward: moderation case escalated ({case.category})",
+        {
+            "kind": "case_escalated",
+            "case_id": case.case_id,
+            "platform": str(case.platform),
+            "account_id": case.account_id,
+            "item_id": case.item_id,
+            "rule_id": case.rule_id,
+            "category": str(case.category),
+            "escalated_by": who.actor,
+            "reason": reason.strip(),
+        },
+    )
+
+
 def _restorable(case: Case) -> bool:
-    """Overturning restores the comment only if Steward hid it and it is still hidden."""
-    if case.platform_performed is None:
-        return False
+    """Overturning restores the comment only if Steward hid it (under this case or another rule's case on the same
+    version), it is still hidden, and no other rule's case still justifies the hide: there is one case per
+    matching rule, and overturning one must not undo the others."""
     item = _item(case)
-    return item is not None and item.state is ItemState.HIDDEN
+    if item is None or item.state is not ItemState.HIDDEN:
+        return False
+    siblings = _siblings(case)
+    if any(s.wants_hide and s.state is not CaseState.OVERTURNED for s in siblings):
+        return False
+    return case.platform_performed is not None or any(s.platform_performed is not None for s in siblings)
+
+
+def _siblings(case: Case) -> list[Case]:
+    """The cases other rules opened on the same version of the same item (case ids are deterministic)."""
+    item_key = (case.platform, case.account_id, case.item_id)
+    found = []
+    for rule in engine.ruleset().rules:
+        if rule.id != case.rule_id:
+            sibling = moderate.cases().get(case_id_of(item_key, case.version_hash, rule.id))
+            if sibling is not None:
+                found.append(sibling.case)
+    return found
 
 
 def _restore(stored: StoredCase, who: Identity, reason: str) -> PendingAction:

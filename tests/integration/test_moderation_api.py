@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 
 from functions.moderation_api.handler import handler as moderation_api
@@ -16,10 +17,11 @@ from infrastructure.local.provision import Provisioned
 from shared import audit, ingest
 from shared.domain.cases import Case, CaseState
 from shared.domain.content import Change
+from shared.settings import get_settings
 from shared.store import aws, intake
 from shared.store.case_store import CaseStore
 from shared.store.content_store import ContentStore
-from tests.conftest import FakeContext
+from tests.conftest import REGION, FakeContext
 from tests.events import rest_event
 from tests.integration.test_moderation_cases import ABUSE, PAGE, PHONE, POST, delivery
 from tests.integration.test_processor import Pipeline
@@ -247,8 +249,23 @@ def test_confirm_keeps_the_action_and_escalate_marks_it_for_the_director(
     assert fake.comment("facebook", cases["confirm"].item_id).state == "hidden"
     assert trail(cases["confirm"])[-1].action == "moderation.confirmed"
 
+    sqs, sns = boto3.client("sqs", region_name=REGION), boto3.client("sns", region_name=REGION)
+    reader = sqs.create_queue(QueueName="escalations-reader")["QueueUrl"]
+    reader_arn = sqs.get_queue_attributes(QueueUrl=reader, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=get_settings().topic_arn("incidents"), Protocol="sqs", Endpoint=reader_arn)
     status, body = decide(cases["escalate"], "escalate", {"reason": "Unsure whose number this is."})
     assert (status, body["case"]["state"]) == (200, "escalated")
+    [notice] = [
+        json.loads(json.loads(m["Body"])["Message"]) for m in sqs.receive_message(QueueUrl=reader)["Messages"]
+    ]
+    assert (notice["kind"], notice["case_id"], notice["reason"]) == (
+        "case_escalated",
+        cases["escalate"].case_id,
+        "Unsure whose number this is.",
+    )
+    assert "text" not in notice
     assert trail(cases["escalate"])[-1].details["reason"] == "Unsure whose number this is."
     status, page = call("GET", "/moderation/cases", roles=("communications",), query={"state": "escalated"})
     assert [c["case_id"] for c in page["cases"]] == [cases["escalate"].case_id]
@@ -386,3 +403,35 @@ def test_the_rule_set_is_published_to_every_role(moto_env: Provisioned) -> None:
     phone = next(r for r in body["rules"] if r["id"] == "phone-number")
     assert phone["category"] == "private_information"
     assert phone["citations"][0]["quote"]
+
+
+def test_overturning_one_rule_leaves_the_comment_hidden_while_another_rule_still_hides_it(
+    pipeline: Pipeline, fake: FakePlatforms
+) -> None:
+    # Given one comment that breaks two hide rules (a phone number and an email address), hidden once
+    comment = comment_id("_8100")
+    text = "Call 360-555-0199 or write to jane.doe@example.com about it"
+    fake.seed_comment("facebook", account_id=PAGE, post_id=POST, comment_id=comment, text=text)
+    assert pipeline.deliver("two-rules.json", delivery(comment, text, author="9988776650")) == 200
+    pipeline.drain()
+    both = sorted(
+        (c for c in CaseStore().by_account("facebook", PAGE) if c.item_id == comment), key=lambda c: c.rule_id
+    )
+    assert [c.rule_id for c in both] == ["email-address", "phone-number"]
+    fake.wait_for_echoes(1)
+
+    hider = next(c for c in both if c.platform_performed is not None)
+    other = next(c for c in both if c is not hider)
+
+    # When the case that hid it is overturned, the other rule's case still justifies the hide: nothing is restored
+    status, body = decide(
+        hider, "overturn", {"reason": "That part of the comment is the district's own contact."}
+    )
+    assert (status, body["case"]["state"], body["platform"]) == (200, "overturned", None)
+    assert fake.calls("facebook.unhide") == []
+    assert fake.comment("facebook", comment).state == "hidden"
+
+    # When the other case is overturned too, nothing justifies the hide any more: the comment is restored
+    status, body = decide(other, "overturn", {"reason": "The rest is public contact information as well."})
+    assert (status, body["platform"]) == (200, "unhide")
+    assert fake.comment("facebook", comment).state == "visible"
