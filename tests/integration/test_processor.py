@@ -154,3 +154,30 @@ def test_a_poison_message_goes_to_the_dlq_with_its_reason_and_the_batch_goes_on(
     assert dead["Body"] == "not a pointer"
     assert "not a delivery pointer" in dead["MessageAttributes"]["reason"]["StringValue"]
     assert len(pipeline.index()) == 1
+
+
+def test_items_are_read_by_thread_by_account_date_and_by_author_without_a_scan(pipeline: Pipeline) -> None:
+    for name in (
+        "fb_feed_comment_add_1.json",
+        "fb_feed_comment_add_5_reply.json",
+        "fb_feed_comment_edited_1.json",
+    ):
+        assert pipeline.deliver(name) == 200
+    pipeline.drain()
+    store = ContentStore()
+    histories = list(pipeline.index().values())
+    for history in histories:
+        item = store.get(history["platform"], history["account_id"], history["item_id"])
+        assert item is not None
+        current = item.history.current
+        root = current.post_id or current.parent_id or current.item_id
+        assert current.item_id in {
+            i.item_id for i in store.thread(current.platform, current.account_id, root)
+        }
+        listed = store.account_items(current.platform, current.account_id)
+        assert current.item_id in {i.item_id for i in listed}
+        assert [i.created_at for i in listed] == sorted(i.created_at for i in listed)  # by date
+        if current.author and current.author.id:
+            assert current.item_id in {
+                i.item_id for i in store.author_items(current.platform, current.author.id)
+            }

@@ -16,7 +16,7 @@ from shared.domain import webhooks
 from shared.store import aws
 from tests.conftest import REGION, FakeContext
 from tests.events import rest_event
-from tests.fixtures import VECTORS, fixture, vector_body
+from tests.fixtures import VECTORS, WEBHOOKS, fixture, vector_body
 from tests.integration.conftest import inject_error
 
 SIGNED_FIXTURES = {
@@ -192,4 +192,20 @@ def test_handshakes(intake: Intake) -> None:
     topic = "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCXuqSBlHAE6Xw-yeJA0Tunw"
     websub = get("youtube", {"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "ch"})
     assert (websub["statusCode"], websub["body"]) == (200, "ch")
+    assert intake.keys() == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WEBHOOKS.iterdir() if p.suffix in (".json", ".xml")))
+def test_every_fixture_with_a_wrong_signature_is_refused_and_nothing_is_stored(
+    intake: Intake, name: str
+) -> None:
+    platform = "youtube" if name.startswith("yt_") else "x" if name.startswith("x_") else "meta"
+    body = fixture(name)
+    assert post(platform, body, webhooks.expected_signature(platform, "wrong", body))["statusCode"] == 401
+    assert (
+        post(platform, body, webhooks.expected_signature(platform, secret(platform), body + b"x"))[
+            "statusCode"
+        ]
+        == 401
+    )
     assert intake.keys() == []
