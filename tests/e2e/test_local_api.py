@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -150,13 +151,39 @@ def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(lo
         aws_secret_access_key="steward-local",
     )
     table = local.state["env"]["STEWARD_TABLE_CONTENT"]
+    comment = "901097836652708_903438993085259"
+
+    def recorded() -> list[dict[str, Any]]:
+        return [i for i in ddb.scan(TableName=table)["Items"] if i["item_id"]["S"] == comment]
+
     deadline = time.monotonic() + 20
-    while not ddb.scan(TableName=table)["Items"] and time.monotonic() < deadline:
+    while not recorded() and time.monotonic() < deadline:
         time.sleep(0.2)
-    [item] = ddb.scan(TableName=table)["Items"]
+    [item] = recorded()
     assert item["state"]["S"] == "visible"
     token = local_secret_values("meta-app")["verify_token"]
     status, challenge = local.call(
         "GET", f"/webhooks/meta?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42"
     )
     assert (status, challenge) == (200, 42)
+
+
+def test_the_sample_comments_are_archived_and_indexed_on_start(local: LocalSteward) -> None:
+    import time
+
+    import boto3
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=local.state["endpoint"],
+        region_name=local.state["region"],
+        aws_access_key_id="steward-local",
+        aws_secret_access_key="steward-local",
+    )
+    table = local.state["env"]["STEWARD_TABLE_CONTENT"]
+    deadline = time.monotonic() + 20
+    platforms: set[str] = set()
+    while time.monotonic() < deadline and not {"facebook", "instagram", "x", "youtube"} <= platforms:
+        platforms = {i["platform"]["S"] for i in ddb.scan(TableName=table)["Items"]}
+        time.sleep(0.2)
+    assert {"facebook", "instagram", "x", "youtube"} <= platforms
