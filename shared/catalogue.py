@@ -202,6 +202,12 @@ AUDIT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT})
 # (content involving minors, abuse disclosures) are shown to communications only (shared.moderation_service).
 MODERATION_DECIDERS = frozenset({Role.MODERATORS, Role.COMMUNICATIONS})
 MODERATION_READERS = MODERATION_DECIDERS | {Role.RECORDS}
+# The official-account registry (shared.accounts_service; the domain, shared.domain.accounts, checks the finer
+# rules: which approval is next, who may reject at which step, that an unofficial page is retired by it too).
+ACCOUNT_REQUESTERS = frozenset({Role.STAFF, Role.PRINCIPALS, Role.COMMUNICATIONS, Role.IT})
+ACCOUNT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT, Role.PRINCIPALS})
+ACCOUNT_APPROVERS = frozenset({Role.PRINCIPALS, Role.COMMUNICATIONS})
+ACCOUNT_KEEPERS = frozenset({Role.COMMUNICATIONS, Role.IT})  # activate, dormant, stewards, disclosures
 
 CONTENT_TABLE = Table(
     key="content",
@@ -249,6 +255,29 @@ CASES_TABLE = Table(
     "their echo (per item; they expire).",
 )
 
+ACCOUNTS_TABLE = Table(
+    key="accounts",
+    partition_key="pk",
+    sort_key="sk",
+    attribute_types={
+        "pk": "S",
+        "sk": "S",
+        "order_key": "S",
+        "school_pk": "S",
+        "platform_pk": "S",
+        "status_pk": "S",
+        "steward_pk": "S",
+    },
+    indexes=(
+        Index(name="by-school", partition_key="school_pk", sort_key="order_key"),
+        Index(name="by-platform", partition_key="platform_pk", sort_key="order_key"),
+        Index(name="by-status", partition_key="status_pk", sort_key="order_key"),
+        Index(name="by-steward", partition_key="steward_pk", sort_key="order_key"),
+    ),
+    description="The official-account registry: each account with its approvals, stewards, disclosures and "
+    "history (searched by school, platform, status), and one item per steward (searched by steward email).",
+)
+
 TABLES: tuple[Table, ...] = (
     Table(
         key="audit",
@@ -260,6 +289,7 @@ TABLES: tuple[Table, ...] = (
     ),
     CONTENT_TABLE,
     CASES_TABLE,
+    ACCOUNTS_TABLE,
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -379,6 +409,15 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=29,
     ),
     Function(
+        key="accounts-api",
+        module="functions.accounts_api.handler",
+        description="The official-account registry: requests, approvals, lifecycle, stewards, required "
+        "disclosures and unofficial pages, each change audited in one transaction with it.",
+        # accounts: the registry; audit: every change, written in the same transaction.
+        tables=(Uses("accounts", "read_write"), Uses("audit", "read_write")),
+        timeout_seconds=29,
+    ),
+    Function(
         key="audit-anchor",
         module="functions.audit_anchor.handler",
         description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
@@ -475,6 +514,101 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET", "/moderation/ruleset", "moderation-api", ALL_ROLES, summary="The published moderation rule set"
+    ),
+    Route(
+        "POST",
+        "/accounts",
+        "accounts-api",
+        ACCOUNT_REQUESTERS,
+        summary="Request an official account (classroom and team accounts need the principal's approval first)",
+    ),
+    Route(
+        "POST",
+        "/accounts/unofficial",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Record an unofficial page that links to the district (it is not official)",
+    ),
+    Route(
+        "GET",
+        "/accounts",
+        "accounts-api",
+        ACCOUNT_READERS,
+        summary="Search the account registry by school, platform, status and steward",
+    ),
+    Route("GET", "/accounts/{account_id}", "accounts-api", ACCOUNT_READERS, summary="One account"),
+    Route(
+        "POST",
+        "/accounts/{account_id}/approve",
+        "accounts-api",
+        ACCOUNT_APPROVERS,
+        summary="Give the next approval (the principal's, then the communications director's final one)",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/reject",
+        "accounts-api",
+        ACCOUNT_APPROVERS,
+        summary="Reject an account request, with a reason",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/activate",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Make an approved or dormant account active (all disclosures, two admin stewards)",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/dormant",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Mark an account dormant",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/abandon",
+        "accounts-api",
+        frozenset({Role.COMMUNICATIONS}),
+        summary="Mark a dormant account abandoned, with a reason",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/retire",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Retire an account (taken down; an unofficial page leaves the register), with a reason",
+    ),
+    Route(
+        "POST", "/accounts/{account_id}/stewards", "accounts-api", ACCOUNT_KEEPERS, summary="Add a steward"
+    ),
+    Route(
+        "PATCH",
+        "/accounts/{account_id}/stewards/{email}",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Change a steward's role (admin or editor)",
+    ),
+    Route(
+        "DELETE",
+        "/accounts/{account_id}/stewards/{email}",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Remove a steward",
+    ),
+    Route(
+        "GET",
+        "/accounts/{account_id}/disclosures",
+        "accounts-api",
+        ACCOUNT_READERS,
+        summary="The required disclosures checklist with the district's text for the account",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/disclosures/{item}/confirm",
+        "accounts-api",
+        ACCOUNT_KEEPERS,
+        summary="Confirm a required disclosure is displayed on the platform",
     ),
 )
 

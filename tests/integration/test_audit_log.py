@@ -165,9 +165,10 @@ class Account(Model):
 
 @pytest.fixture
 def accounts(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[Account]]:
-    """A fresh accounts table for this test (named like the test's other resources), holding one pending account."""
+    """A fresh stand-in table for this test (named like the test's other resources, apart from the catalogue's own
+    ``accounts`` table), holding one pending account."""
     monkeypatch.setattr(
-        Account.Meta, "table_name", moto_env.env["STEWARD_TABLE_AUDIT"].replace("audit", "accounts")
+        Account.Meta, "table_name", moto_env.env["STEWARD_TABLE_AUDIT"].replace("audit", "standin-accounts")
     )
     Account._connection = None
     Account.create_table(billing_mode="PAY_PER_REQUEST", wait=False)
