@@ -158,6 +158,9 @@ class Function:
     topics: tuple[Uses, ...] = ()
     # Cognito admin access, for the least-privilege policy.
     uses_user_pool: bool = False
+    # The credential vault: the per-account secrets named under ``VAULT_SECRET_PREFIX`` (created on first use, so
+    # not catalogue secrets), encrypted with the stack's data key.
+    vault: Access | None = None
     memory_mb: int = 512
     timeout_seconds: int = 29
     # SQS trigger, if any. A consumer may move a message it can never process to the queue's dead-letter queue
@@ -208,6 +211,15 @@ ACCOUNT_REQUESTERS = frozenset({Role.STAFF, Role.PRINCIPALS, Role.COMMUNICATIONS
 ACCOUNT_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS, Role.IT, Role.PRINCIPALS})
 ACCOUNT_APPROVERS = frozenset({Role.PRINCIPALS, Role.COMMUNICATIONS})
 ACCOUNT_KEEPERS = frozenset({Role.COMMUNICATIONS, Role.IT})  # activate, dormant, stewards, disclosures
+# The credential vault (shared.vault_service): who stores and checks out an account's credential, and who may see
+# its redacted view (which parts exist, never a value).
+CREDENTIAL_KEEPERS = frozenset({Role.IT, Role.COMMUNICATIONS})
+CREDENTIAL_READERS = CREDENTIAL_KEEPERS | {Role.RECORDS}
+# One Secrets Manager secret per official account, named ``<prefix><account id>``; a function with ``vault``
+# access gets the prefix and the data key's ARN in these variables (the prefix is configurable locally).
+VAULT_SECRET_PREFIX = "steward/accounts/"  # noqa: S105 (a name prefix, not a secret)
+VAULT_PREFIX_ENV_VAR = "STEWARD_VAULT_PREFIX"
+VAULT_KEY_ENV_VAR = "STEWARD_VAULT_KMS_KEY"
 
 CONTENT_TABLE = Table(
     key="content",
@@ -413,8 +425,11 @@ FUNCTIONS: tuple[Function, ...] = (
         module="functions.accounts_api.handler",
         description="The official-account registry: requests, approvals, lifecycle, stewards, required "
         "disclosures and unofficial pages, each change audited in one transaction with it.",
-        # accounts: the registry; audit: every change, written in the same transaction.
+        # accounts: the registry and the credential records; audit: every change, written in the same
+        # transaction; the vault: the per-account credential secrets; incidents: the checkout notices.
         tables=(Uses("accounts", "read_write"), Uses("audit", "read_write")),
+        topics=(Uses("incidents", "write"),),
+        vault="read_write",
         timeout_seconds=29,
     ),
     Function(
@@ -609,6 +624,28 @@ ROUTES: tuple[Route, ...] = (
         "accounts-api",
         ACCOUNT_KEEPERS,
         summary="Confirm a required disclosure is displayed on the platform",
+    ),
+    Route(
+        "PUT",
+        "/accounts/{account_id}/credential",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Store or replace an account's credential in the vault (returns the redacted view)",
+    ),
+    Route(
+        "GET",
+        "/accounts/{account_id}/credential",
+        "accounts-api",
+        CREDENTIAL_READERS,
+        summary="An account's credential, redacted: which parts exist, never a value",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/checkout",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Check out an account's credential with a reason: the values once, audited, notified, "
+        "and the credential flagged for rotation",
     ),
 )
 

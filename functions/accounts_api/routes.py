@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import accounts_service as service
 from shared import api
+from shared import vault_service as vault
 from shared.domain.accounts import AccountKind, AccountPlatform, AccountStatus, DisclosureItem, StewardRole
 
 router = APIGatewayRouter()
@@ -212,3 +213,47 @@ def confirm_disclosure(
 ) -> service.Checklist:
     text = request.text if request is not None else None
     return service.confirm_disclosure(account_id, item, api.caller(router), text)
+
+
+# --------------------------------------------------------------------------------------------- the vault
+class CheckoutRequest(_Body):
+    reason: str = Field(
+        min_length=3,
+        max_length=500,
+        description="Why the credential is needed: recorded, audited and notified",
+    )
+
+
+@router.put(
+    "/accounts/<account_id>/credential",
+    **api.doc("PUT", "/accounts/{account_id}/credential", vault.CredentialView),
+)
+def store_credential(
+    account_id: AccountId,
+    request: Annotated[
+        dict[str, Any],
+        Body(
+            description="login_email (a district address), password, mfa_seed, recovery_codes and tokens "
+            "(page_access_token, refresh_token, expires_at); validated, never echoed"
+        ),
+    ],
+) -> vault.CredentialView:
+    return vault.store(account_id, api.caller(router), request)
+
+
+@router.get(
+    "/accounts/<account_id>/credential",
+    **api.doc("GET", "/accounts/{account_id}/credential", vault.CredentialView),
+)
+def get_credential(account_id: AccountId) -> vault.CredentialView:
+    return vault.get(account_id)
+
+
+@router.post(
+    "/accounts/<account_id>/credential/checkout",
+    **api.doc("POST", "/accounts/{account_id}/credential/checkout", vault.CheckoutView),
+)
+def checkout_credential(
+    account_id: AccountId, request: Annotated[CheckoutRequest, Body()]
+) -> vault.CheckoutView:
+    return vault.checkout(account_id, api.caller(router), request.reason)

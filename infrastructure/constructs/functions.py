@@ -29,7 +29,7 @@ from constructs import Construct
 from infrastructure import staging
 from infrastructure.constructs import nag
 from infrastructure.constructs.naming import construct_id
-from infrastructure.constructs.policy_wildcards import acknowledge_grant_wildcards
+from infrastructure.constructs.policy_wildcards import acknowledge_grant_wildcards, vault_secrets_arn
 from infrastructure.layer import DependencyLayer
 from shared import catalogue
 
@@ -49,6 +49,18 @@ USER_POOL_ACTIONS = (
     "cognito-idp:AdminDisableUser",
     "cognito-idp:AdminUserGlobalSignOut",
 )
+# The credential vault's secrets (catalogue ``Function.vault``): read is the current version; write creates the
+# account's secret on its first store (tagged with the account), puts versions and moves AWSCURRENT back when
+# the record of a store could not be written.
+VAULT_ACTIONS: Mapping[str, tuple[str, ...]] = {
+    "read": ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    "write": (
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+    ),
+}
 COMMON_ENVIRONMENT: Mapping[str, str] = {
     "STEWARD_STAGE": "aws",
     "POWERTOOLS_SERVICE_NAME": "steward",
@@ -147,6 +159,26 @@ def build_function(
         dead_letters = _lookup(resources.dead_letter_queues, f.consumes, "dead-letter queue", f.key)
         environment[catalogue.queue(f.consumes).dlq_env_var] = dead_letters.queue_url
         dead_letters.grant_send_messages(role)
+    if f.vault is not None:
+        environment[catalogue.VAULT_PREFIX_ENV_VAR] = catalogue.VAULT_SECRET_PREFIX
+        environment[catalogue.VAULT_KEY_ENV_VAR] = resources.key.key_arn
+        vault_arn = vault_secrets_arn(Stack.of(scope))
+
+        def _vault(access: str, grant_key: Callable[[iam.IGrantable], object]) -> Callable[[], None]:
+            def grant() -> None:
+                role.add_to_policy(
+                    iam.PolicyStatement(actions=list(VAULT_ACTIONS[access]), resources=[vault_arn])
+                )
+                grant_key(role)
+
+            return grant
+
+        # Secrets Manager encrypts and decrypts the vault's versions with the data key on the caller's behalf.
+        _grant(
+            catalogue.Uses("vault", f.vault),
+            _vault("read", resources.key.grant_decrypt),
+            _vault("write", resources.key.grant_encrypt_decrypt),
+        )
     if f.uses_user_pool:
         environment[USER_POOL_ENV_VAR] = resources.user_pool.user_pool_id
         resources.user_pool.grant(role, *USER_POOL_ACTIONS)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import ArnFormat, CfnResource, Stack
 from aws_cdk import aws_iam as iam
 
 from infrastructure.constructs import nag
+from shared import catalogue
 
 if TYPE_CHECKING:
     from infrastructure.constructs.functions import Resources
@@ -83,6 +84,16 @@ def flatten(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+def vault_secrets_arn(stack: Stack) -> str:
+    """The ARN pattern of the credential vault's secrets: every secret named under the catalogue's prefix."""
+    return stack.format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=f"{catalogue.VAULT_SECRET_PREFIX}*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -103,6 +114,11 @@ def _resource_reasons(stack: Stack, resources: Resources) -> dict[str, str]:
             f"table.grant_*_data: '<table>/index/*' means the global secondary indexes of the catalogue table "
             f"{key!r} (queried by index), which this function's catalogue entry lists."
         )
+    reasons[flatten(stack.resolve(vault_secrets_arn(stack)))] = (
+        "the credential vault: one secret per official account, created on the account's first credential store "
+        f"and named '{catalogue.VAULT_SECRET_PREFIX}<account id>', so the secrets cannot be listed in advance; "
+        "the pattern names only the vault's prefix in this account and region."
+    )
     return reasons
 
 

@@ -89,6 +89,11 @@ def test_environment_names_only_the_resources_the_function_uses(synth: Synth, ke
         }
     if spec.uses_user_pool:
         expected["STEWARD_USER_POOL_ID"] = {"Ref": synth.logical_id(synth.stack.identity.user_pool)}
+    if spec.vault is not None:
+        expected[catalogue.VAULT_PREFIX_ENV_VAR] = catalogue.VAULT_SECRET_PREFIX
+        expected[catalogue.VAULT_KEY_ENV_VAR] = {
+            "Fn::GetAtt": [synth.logical_id(synth.stack.keys.key), "Arn"]
+        }
     assert env == expected
     assert env["STEWARD_STAGE"] == "aws"
 

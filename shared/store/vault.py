@@ -1,0 +1,199 @@
+"""The credential vault: one Secrets Manager secret per official account, and the credential record beside it.
+
+* **The secret** is named ``<prefix><account id>`` (prefix ``STEWARD_VAULT_PREFIX``, default
+  :data:`shared.catalogue.VAULT_SECRET_PREFIX`; the function's grant covers exactly the secrets under it). It is
+  created on the first store, encrypted with the stack's data key in AWS (``STEWARD_VAULT_KMS_KEY``; unset locally,
+  where Secrets Manager's own key is used). Each version's ``SecretString`` is
+  :meth:`~shared.domain.credentials.CredentialValues.to_secret_string`, and it is always read with
+  ``VersionStage="AWSCURRENT"`` (moto returns no version at all without an explicit stage).
+* **The record** (:class:`~shared.domain.credentials.Credential`, which holds no secret value) is its own item in
+  the ``accounts`` table, ``pk = ACCOUNT#<id>``, ``sk = CREDENTIAL``, with a revision: it carries no index key, so
+  it never shows in a register search. It is written conditionally, as a part of the audit entry's transaction.
+
+Nothing here logs, and no error it raises carries a value: Secrets Manager's own error messages name the
+operation and the secret, never the ``SecretString`` that was sent. Two libraries would, at DEBUG: botocore logs
+every request and response body (a ``SecretString`` among them) and Powertools' resolver logs the arguments of
+every route handler (a credential body among them). :func:`guard_logs` (installed by the vault service) puts a
+filter on exactly those loggers that replaces such a record's text, so turning DEBUG on never writes a value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.transactions import TransactWrite
+
+from shared import catalogue
+from shared.domain.credentials import Credential, CredentialValues, from_secret_string
+from shared.errors import Conflict, Unavailable
+from shared.store import aws, dynamo
+from shared.store.account_store import TABLE, AccountRecord, account_key
+
+CREDENTIAL = "CREDENTIAL"
+PREFIX_ENV_VAR = catalogue.VAULT_PREFIX_ENV_VAR
+KEY_ENV_VAR = catalogue.VAULT_KEY_ENV_VAR
+CURRENT = "AWSCURRENT"
+
+
+# The loggers that write request bodies at DEBUG: botocore's request and response bodies, and Powertools'
+# "Calling API Route Handler" with the route's arguments (the parsed body).
+_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "aws_lambda_powertools.event_handler.api_gateway")
+_SECRET_MARKERS = ("secretsmanager", "SecretString", "SecretBinary")
+
+
+class _BodyGuard(logging.Filter):
+    """Keeps a body-logging record only when it cannot hold a credential; otherwise keeps its first words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("aws_lambda_powertools"):
+            if isinstance(record.msg, str) and record.msg.startswith("Calling API Route Handler"):
+                names = sorted(record.args) if isinstance(record.args, dict) else []
+                record.msg, record.args = "Calling API Route Handler (arguments: %s)", (", ".join(names),)
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is dropped, not leaked
+            return False
+        if any(marker in text for marker in _SECRET_MARKERS):
+            record.msg, record.args = "%s (a Secrets Manager body, not logged)", (text.split("(", 1)[0][:80],)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+_GUARD = _BodyGuard()
+
+
+def guard_logs() -> None:
+    """Install the filter on the body-logging loggers (idempotent)."""
+    for name in _BODY_LOGGERS:
+        target = logging.getLogger(name)
+        if _GUARD not in target.filters:
+            target.addFilter(_GUARD)
+
+
+def prefix() -> str:
+    return os.environ.get(PREFIX_ENV_VAR, "").strip() or catalogue.VAULT_SECRET_PREFIX
+
+
+def secret_name(account_id: str) -> str:
+    """The secret of an account: its id under the vault prefix."""
+    return f"{prefix()}{account_id}"
+
+
+def new_version_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    credential: Credential
+    revision: int
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class Vault:
+    """The secrets (Secrets Manager) and the credential records (DynamoDB)."""
+
+    def __init__(self) -> None:
+        dynamo.bind(AccountRecord, TABLE)
+
+    # ------------------------------------------------------------------------------------------- secrets
+    def store(self, secret_id: str, values: CredentialValues, *, version_id: str, account_id: str) -> bool:
+        """Write ``values`` as the AWSCURRENT version ``version_id`` of the secret, creating the secret on the
+        first store. Returns True when the secret was created by this call."""
+        client = aws.secretsmanager()
+        payload = values.to_secret_string()
+        try:
+            try:
+                kwargs: dict[str, object] = {}
+                key = os.environ.get(KEY_ENV_VAR, "").strip()
+                if key:
+                    kwargs["KmsKeyId"] = key
+                client.create_secret(
+                    Name=secret_id,
+                    Description=f"Steward: the credential of official account {account_id}",
+                    SecretString=payload,
+                    ClientRequestToken=version_id,
+                    Tags=[{"Key": "steward:account", "Value": account_id}],
+                    **kwargs,  # type: ignore[arg-type]
+                )
+                return True
+            except ClientError as exc:
+                if _code(exc) != "ResourceExistsException":
+                    raise
+            client.put_secret_value(
+                SecretId=secret_id,
+                SecretString=payload,
+                ClientRequestToken=version_id,
+                VersionStages=[CURRENT],
+            )
+            return False
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable(f"the vault could not store the credential of account {account_id}") from exc
+
+    def read(
+        self, secret_id: str, *, account_id: str, district_domains: Collection[str]
+    ) -> tuple[str, CredentialValues]:
+        """(version id, values) of the AWSCURRENT version."""
+        try:
+            answer = aws.secretsmanager().get_secret_value(SecretId=secret_id, VersionStage=CURRENT)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                raise Conflict(f"the vault holds no secret for account {account_id}") from None
+            raise Unavailable(f"the vault could not read the credential of account {account_id}") from exc
+        except BotoCoreError as exc:
+            raise Unavailable(f"the vault could not read the credential of account {account_id}") from exc
+        values = from_secret_string(str(answer.get("SecretString", "")), district_domains=district_domains)
+        return str(answer["VersionId"]), values
+
+    def make_current(self, secret_id: str, *, version_id: str, instead_of: str) -> None:
+        """Move AWSCURRENT back to ``version_id`` (undoing a store whose record could not be written)."""
+        try:
+            aws.secretsmanager().update_secret_version_stage(
+                SecretId=secret_id,
+                VersionStage=CURRENT,
+                MoveToVersionId=version_id,
+                RemoveFromVersionId=instead_of,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable("the vault could not restore the current credential version") from exc
+
+    # ------------------------------------------------------------------------------------------- records
+    def get(self, account_id: str) -> StoredCredential | None:
+        try:
+            record = AccountRecord.get(account_key(account_id), CREDENTIAL, consistent_read=True)
+        except AccountRecord.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the credential record could not be read") from exc
+        return StoredCredential(Credential.model_validate_json(str(record.body)), int(record.revision or 0))
+
+    def save_part(
+        self, credential: Credential, before: StoredCredential | None
+    ) -> Callable[[TransactWrite], None]:
+        """The conditional write of the record (over ``before`` as read; None: only if there is none), as a part
+        of the audit entry's transaction."""
+        revision = (before.revision if before else 0) + 1
+        condition = (
+            AccountRecord.pk.does_not_exist() if before is None else AccountRecord.revision == before.revision
+        )
+        record = AccountRecord(
+            pk=account_key(credential.account_id),
+            sk=CREDENTIAL,
+            revision=revision,
+            body=credential.model_dump_json(),
+        )
+
+        def part(tx: TransactWrite) -> None:
+            tx.save(record, condition=condition)
+
+        return part
