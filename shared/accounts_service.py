@@ -16,19 +16,16 @@ pages. Called by ``functions.accounts_api``; typed in and out.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from heapq import merge
-from http import HTTPStatus
 from itertools import islice
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared import audit
+from shared import audit, paging
 from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain import accounts as domain
@@ -44,7 +41,7 @@ from shared.domain.accounts import (
     Steward,
     StewardRole,
 )
-from shared.errors import BadRequest, Conflict, NotFound, StewardError
+from shared.errors import BadRequest, Conflict, InvalidParameter, NotFound
 from shared.observability import logger
 from shared.store.account_store import (
     AccountStore,
@@ -56,13 +53,6 @@ from shared.store.account_store import (
 )
 
 Move = Literal["reject", "activate", "dormant", "abandon", "retire"]
-
-
-class InvalidParameter(StewardError):
-    """A query parameter with a value that parses but means nothing (422, naming the parameter)."""
-
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "invalid_request"
 
 
 def store() -> AccountStore:
@@ -348,22 +338,6 @@ def checklist(account_id: str) -> Checklist:
     return checklist_of(_load(account_id).account)
 
 
-def _cursor(order: str, fingerprint: str) -> str:
-    raw = json.dumps({"o": order, "f": fingerprint}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str, fingerprint: str) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        order, made_for = data["o"], data["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidParameter("cursor: not a cursor this API returned") from exc
-    if not isinstance(order, str) or made_for != fingerprint:
-        raise InvalidParameter("cursor: it belongs to a search with other filters")
-    return order
-
-
 def search(
     *,
     school: str | None = None,
@@ -384,7 +358,7 @@ def search(
     fingerprint = json.dumps(
         [school and school.casefold(), platform and str(platform), status and str(status), steward]
     )
-    before = _read_cursor(cursor, fingerprint) if cursor else None
+    before = paging.read_cursor(cursor, fingerprint) if cursor else None
     accounts = store()
     page = min(limit + 1, 100)
     narrow: dict[str, Any] = {"before": before, "page_size": page}
@@ -411,5 +385,5 @@ def search(
     found = found[:limit]
     return AccountPage(
         accounts=[_summary(a) for _, a in found],
-        next_cursor=_cursor(found[-1][0], fingerprint) if more and found else None,
+        next_cursor=paging.cursor(found[-1][0], fingerprint) if more and found else None,
     )

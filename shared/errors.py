@@ -67,3 +67,10 @@ class ConfigurationError(StewardError):
 
     status = HTTPStatus.INTERNAL_SERVER_ERROR
     code = "configuration_error"
+
+
+class InvalidParameter(StewardError):
+    """A query parameter with a value that parses but means nothing (422, naming the parameter)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+    code = "invalid_request"

@@ -18,21 +18,18 @@ overturn, escalate) and the removals report. Called by ``functions.moderation_ap
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from heapq import merge
-from http import HTTPStatus
 from itertools import islice
 from typing import Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 
-from shared import audit, ingest, moderate
+from shared import audit, ingest, moderate, paging
 from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain.cases import (
@@ -54,7 +51,7 @@ from shared.domain.content import (
     steward_action_event,
 )
 from shared.domain.moderation import Action, Category, Citation, engine
-from shared.errors import Conflict, NotFound, StewardError, Unavailable
+from shared.errors import Conflict, InvalidParameter, NotFound, Unavailable
 from shared.observability import logger
 from shared.settings import get_settings
 from shared.store import archive, aws, notifier, tokens
@@ -74,13 +71,6 @@ DECIDES: dict[str, CaseState] = {
 }
 _ACCOUNT = re.compile(r"^(facebook|instagram|x|youtube):([^:\s]{1,128})$")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-class InvalidParameter(StewardError):
-    """A query parameter with a value that parses but means nothing (422, naming the parameter)."""
-
-    status = HTTPStatus.UNPROCESSABLE_ENTITY
-    code = "invalid_request"
 
 
 def _now() -> datetime:
@@ -234,22 +224,6 @@ def _contacts(case: Case) -> list[dict[str, str]]:
 
 
 # --------------------------------------------------------------------------------------------- queue
-def _cursor(order: str, fingerprint: str) -> str:
-    raw = json.dumps({"o": order, "f": fingerprint}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _read_cursor(cursor: str, fingerprint: str) -> str:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        order, made_for = data["o"], data["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise InvalidParameter("cursor: not a cursor this API returned") from exc
-    if not isinstance(order, str) or made_for != fingerprint:
-        raise InvalidParameter("cursor: it belongs to a listing with other filters")
-    return order
-
-
 def parse_states(value: str | None) -> frozenset[CaseState]:
     if value is None or not value.strip():
         return DEFAULT_STATES
@@ -291,7 +265,7 @@ def list_cases(
     states = parse_states(state)
     owner = parse_account(account)
     fingerprint = "|".join([",".join(sorted(states)), account or "", category or ""])
-    before = _read_cursor(cursor, fingerprint) if cursor else None
+    before = paging.read_cursor(cursor, fingerprint) if cursor else None
     store = moderate.cases()
     streams: list[Iterator[tuple[str, Case]]]
     page = min(limit + 1, 100)
@@ -316,7 +290,7 @@ def list_cases(
     found = found[:limit]
     return CasePage(
         cases=[_summary(case) for _, case in found],
-        next_cursor=_cursor(found[-1][0], fingerprint) if more and found else None,
+        next_cursor=paging.cursor(found[-1][0], fingerprint) if more and found else None,
     )
 
 
