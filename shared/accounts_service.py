@@ -17,7 +17,7 @@ pages. Called by ``functions.accounts_api``; typed in and out.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from heapq import merge
 from itertools import islice
@@ -260,61 +260,52 @@ def record_unofficial(
     return _create(who, account)
 
 
-def approve(account_id: str, who: Identity, note: str = "") -> AccountView:
+def _change(
+    account_id: str, who: Identity, change: Callable[..., Account], *args: Any, **kwargs: Any
+) -> Account:
+    """Apply one domain change as the caller, now, and commit it with its audit entry."""
     stored = _load(account_id)
-    after = stored.account.approve(actor=who.actor, roles=who.roles, at=_now(), note=note)
-    return view(_commit(who, after, stored))
+    after = change(stored.account, *args, actor=who.actor, roles=who.roles, at=_now(), **kwargs)
+    return _commit(who, after, stored)
+
+
+MOVES: dict[str, Callable[..., Account]] = {
+    "reject": Account.reject,
+    "activate": Account.activate,
+    "dormant": Account.mark_dormant,
+    "abandon": Account.abandon,
+    "retire": Account.retire,
+}
+
+
+def approve(account_id: str, who: Identity, note: str = "") -> AccountView:
+    return view(_change(account_id, who, Account.approve, note=note))
 
 
 def move(account_id: str, to: Move, who: Identity, reason: str = "") -> AccountView:
-    stored = _load(account_id)
-    account, at = stored.account, _now()
-    kwargs: dict[str, Any] = {"actor": who.actor, "roles": who.roles, "at": at, "reason": reason}
-    if to == "reject":
-        after = account.reject(**kwargs)
-    elif to == "activate":
-        after = account.activate(**kwargs)
-    elif to == "dormant":
-        after = account.mark_dormant(**kwargs)
-    elif to == "abandon":
-        after = account.abandon(**kwargs)
-    else:
-        after = account.retire(**kwargs)
-    return view(_commit(who, after, stored))
+    return view(_change(account_id, who, MOVES[to], reason=reason))
 
 
 def add_steward(
     account_id: str, who: Identity, email: str, role: StewardRole, reason: str = ""
 ) -> AccountView:
-    stored = _load(account_id)
-    after = stored.account.add_steward(
-        email, role, actor=who.actor, roles=who.roles, at=_now(), reason=reason
-    )
-    return view(_commit(who, after, stored))
+    return view(_change(account_id, who, Account.add_steward, email, role, reason=reason))
 
 
 def change_steward_role(
     account_id: str, who: Identity, email: str, role: StewardRole, reason: str = ""
 ) -> AccountView:
-    stored = _load(account_id)
-    after = stored.account.change_steward_role(
-        email, role, actor=who.actor, roles=who.roles, at=_now(), reason=reason
-    )
-    return view(_commit(who, after, stored))
+    return view(_change(account_id, who, Account.change_steward_role, email, role, reason=reason))
 
 
 def remove_steward(account_id: str, who: Identity, email: str, reason: str = "") -> AccountView:
-    stored = _load(account_id)
-    after = stored.account.remove_steward(email, actor=who.actor, roles=who.roles, at=_now(), reason=reason)
-    return view(_commit(who, after, stored))
+    return view(_change(account_id, who, Account.remove_steward, email, reason=reason))
 
 
 def confirm_disclosure(
     account_id: str, item: DisclosureItem, who: Identity, text: str | None = None
 ) -> Checklist:
-    stored = _load(account_id)
-    after = stored.account.confirm_disclosure(item, actor=who.actor, roles=who.roles, at=_now(), text=text)
-    return checklist_of(_commit(who, after, stored))
+    return checklist_of(_change(account_id, who, Account.confirm_disclosure, item, text=text))
 
 
 # --------------------------------------------------------------------------------------------- reading
