@@ -19,6 +19,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from infrastructure.local import provision as provisioning
+from infrastructure.local.fake_platforms import FakePlatforms
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue
 from shared.store import aws
@@ -151,3 +152,15 @@ def fresh_audit(moto_env: Provisioned) -> Iterator[None]:
     audit.reset()
     yield
     audit.reset()
+
+
+@pytest.fixture
+def fake(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatforms]:
+    """The fake platform server on loopback, with the functions' platform URLs pointed at it."""
+    with FakePlatforms() as server:
+        for key, value in server.settings_env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("STEWARD_PLATFORM_ATTEMPTS", "2")
+        aws.reset()
+        yield server
+    aws.reset()

@@ -4,7 +4,6 @@ platform server), then listed, viewed and decided through the moderation-api han
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from shared import audit, ingest
 from shared.domain.cases import Case, CaseState
 from shared.domain.content import Change
 from shared.settings import get_settings
-from shared.store import aws, intake
+from shared.store import intake
 from shared.store.case_store import CaseStore
 from shared.store.content_store import ContentStore
 from tests.conftest import REGION, FakeContext
@@ -34,17 +33,6 @@ SENSITIVE = "_8009"
 
 def comment_id(suffix: str) -> str:
     return f"{POST.split('_')[1]}{suffix}"
-
-
-@pytest.fixture
-def fake(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatforms]:
-    with FakePlatforms() as server:
-        for key, value in server.settings_env().items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("STEWARD_PLATFORM_ATTEMPTS", "2")
-        aws.reset()
-        yield server
-    aws.reset()
 
 
 @pytest.fixture

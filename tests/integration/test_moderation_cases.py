@@ -4,7 +4,6 @@ platform server, and the platform's echo of our own hide skipped."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, ingest
 from shared.domain.cases import Case, CaseState
 from shared.domain.content import Change
-from shared.store import aws, intake
+from shared.store import intake
 from shared.store.case_store import CaseStore
 from shared.store.content_store import ContentStore
 from tests.conftest import REGION
@@ -53,17 +52,6 @@ def delivery(comment_id: str, text: str, *, author: str = "9988776655") -> bytes
         "changes": [{"field": "feed", "value": value}],
     }
     return json.dumps({**template, "entry": [entry]}).encode()
-
-
-@pytest.fixture
-def fake(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatforms]:
-    with FakePlatforms() as server:
-        for key, value in server.settings_env().items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setenv("STEWARD_PLATFORM_ATTEMPTS", "2")
-        aws.reset()
-        yield server
-    aws.reset()
 
 
 @pytest.fixture
