@@ -18,7 +18,6 @@ overturn, escalate) and the removals report. Called by ``functions.moderation_ap
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,6 @@ from heapq import merge
 from itertools import islice
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 
 from shared import audit, ingest, moderate, paging
@@ -54,7 +52,7 @@ from shared.domain.moderation import Action, Category, Citation, engine
 from shared.errors import Conflict, InvalidParameter, NotFound, Unavailable
 from shared.observability import logger
 from shared.settings import get_settings
-from shared.store import archive, aws, notifier, tokens
+from shared.store import archive, notifier, tokens
 from shared.store.case_store import StoredCase
 from shared.store.platforms import PlatformFailure
 
@@ -314,19 +312,8 @@ def _summary(case: Case) -> CaseSummary:
 
 # --------------------------------------------------------------------------------------------- one case
 def _archived(key: str) -> dict[str, Any] | None:
-    """The archived event under ``key`` (the write-once archive is the evidence, not the index)."""
-    if not key:
-        return None
-    try:
-        body = aws.s3().get_object(Bucket=get_settings().bucket_name(archive.ARCHIVE), Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            return None
-        raise Unavailable("the archive could not be read") from exc
-    except BotoCoreError as exc:
-        raise Unavailable("the archive could not be read") from exc
-    value: dict[str, Any] = json.loads(body)
-    return value
+    """The archived event (the write-once archive is the evidence, not the index)."""
+    return archive.read(key) if key else None
 
 
 def _item(case: Case) -> ContentItem | None:

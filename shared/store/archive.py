@@ -7,7 +7,9 @@ order and however often the platforms delivered: a second write of the same even
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,3 +48,17 @@ def put_event(event: ContentEvent, now: datetime) -> bool:
     except BotoCoreError as exc:
         raise Unavailable("the archive could not be written") from exc
     return True
+
+
+def read(key: str) -> dict[str, Any] | None:
+    """The archived event under ``key`` (None if there is none); raises Unavailable if S3 fails."""
+    try:
+        body = aws.s3().get_object(Bucket=get_settings().bucket_name(ARCHIVE), Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise Unavailable("the archive could not be read") from exc
+    except BotoCoreError as exc:
+        raise Unavailable("the archive could not be read") from exc
+    value: dict[str, Any] = json.loads(body)
+    return value
