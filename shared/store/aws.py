@@ -64,7 +64,7 @@ def cognito() -> CognitoIdentityProviderClient:
 def reset() -> None:
     """Forget every cached client, model binding, service and the settings (tests; the local runtime)."""
     from shared import audit, ingest, moderate
-    from shared.store import dynamo, secrets, tokens
+    from shared.store import dynamo, secrets
 
     client.cache_clear()
     get_settings.cache_clear()
@@ -73,4 +73,3 @@ def reset() -> None:
     secrets.reset()
     ingest.reset()
     moderate.reset()
-    tokens.reset()

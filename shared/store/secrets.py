@@ -23,9 +23,8 @@ def _provider() -> SecretsProvider:
     return SecretsProvider(boto3_client=aws.secretsmanager())
 
 
-def secret_fields(key: str) -> dict[str, str]:
-    """The fields of secret ``key`` (a JSON object), cached for ``STEWARD_SECRETS_CACHE_SECONDS``."""
-    spec = catalogue.secret(key)
+def secret_json(key: str) -> dict[str, Any]:
+    """Secret ``key`` as a JSON object, cached for ``STEWARD_SECRETS_CACHE_SECONDS``."""
     settings = get_settings()
     try:
         value: Any = _provider().get(
@@ -38,9 +37,16 @@ def secret_fields(key: str) -> dict[str, str]:
         raise ConfigurationError(f"secret {key} is not a JSON object") from exc
     except GetParameterError as exc:
         raise Unavailable(f"secret {key} could not be read") from exc
-    if not isinstance(value, dict) or any(
-        not isinstance(value.get(f), str) or not value[f] for f in spec.fields
-    ):
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"secret {key} is not a JSON object")
+    return value
+
+
+def secret_fields(key: str) -> dict[str, str]:
+    """The declared fields of secret ``key``, each a non-empty string."""
+    spec = catalogue.secret(key)
+    value = secret_json(key)
+    if any(not isinstance(value.get(f), str) or not value[f] for f in spec.fields):
         raise ConfigurationError(f"secret {key} must hold the string fields: {', '.join(spec.fields)}")
     return {f: value[f] for f in spec.fields}
 
