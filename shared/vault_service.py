@@ -33,11 +33,9 @@ from shared.errors import Conflict, NotFound, StewardError
 from shared.observability import logger
 from shared.store import notifier
 from shared.store.account_store import AccountStore
-from shared.store.vault import StoredCredential, Vault, guard_logs, new_version_id, secret_name
+from shared.store.vault import StoredCredential, Vault, new_version_id, secret_name
 
 NOTICE_KIND = "credential_checkout"
-
-guard_logs()
 
 
 def vault() -> Vault:

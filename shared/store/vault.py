@@ -11,15 +11,13 @@
   it never shows in a register search. It is written conditionally, as a part of the audit entry's transaction.
 
 Nothing here logs, and no error it raises carries a value: Secrets Manager's own error messages name the
-operation and the secret, never the ``SecretString`` that was sent. Two libraries would, at DEBUG: botocore logs
-every request and response body (a ``SecretString`` among them) and Powertools' resolver logs the arguments of
-every route handler (a credential body among them). :func:`guard_logs` (installed by the vault service) puts a
-filter on exactly those loggers that replaces such a record's text, so turning DEBUG on never writes a value.
+operation and the secret, never the ``SecretString`` that was sent. Two libraries would, at DEBUG (botocore's
+request and response bodies, Powertools' route-handler arguments): :mod:`shared.observability` filters those
+loggers in every function, so turning DEBUG on never writes a value.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import uuid
 from collections.abc import Callable, Collection
@@ -39,42 +37,6 @@ CREDENTIAL = "CREDENTIAL"
 PREFIX_ENV_VAR = catalogue.VAULT_PREFIX_ENV_VAR
 KEY_ENV_VAR = catalogue.VAULT_KEY_ENV_VAR
 CURRENT = "AWSCURRENT"
-
-
-# The loggers that write request bodies at DEBUG: botocore's request and response bodies, and Powertools'
-# "Calling API Route Handler" with the route's arguments (the parsed body).
-_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "aws_lambda_powertools.event_handler.api_gateway")
-_SECRET_MARKERS = ("secretsmanager", "SecretString", "SecretBinary")
-
-
-class _BodyGuard(logging.Filter):
-    """Keeps a body-logging record only when it cannot hold a credential; otherwise keeps its first words."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name.startswith("aws_lambda_powertools"):
-            if isinstance(record.msg, str) and record.msg.startswith("Calling API Route Handler"):
-                names = sorted(record.args) if isinstance(record.args, dict) else []
-                record.msg, record.args = "Calling API Route Handler (arguments: %s)", (", ".join(names),)
-            return True
-        try:
-            text = record.getMessage()
-        except Exception:  # noqa: BLE001 - a record that cannot be formatted is dropped, not leaked
-            return False
-        if any(marker in text for marker in _SECRET_MARKERS):
-            record.msg, record.args = "%s (a Secrets Manager body, not logged)", (text.split("(", 1)[0][:80],)
-            record.exc_info = record.exc_text = None
-        return True
-
-
-_GUARD = _BodyGuard()
-
-
-def guard_logs() -> None:
-    """Install the filter on the body-logging loggers (idempotent)."""
-    for name in _BODY_LOGGERS:
-        target = logging.getLogger(name)
-        if _GUARD not in target.filters:
-            target.addFilter(_GUARD)
 
 
 def prefix() -> str:
