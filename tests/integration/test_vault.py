@@ -24,6 +24,7 @@ from shared.observability import logger as steward_logger
 from shared.store import vault as vault_store
 from tests.conftest import REGION, FakeContext
 from tests.events import rest_event
+from tests.integration.test_accounts_api import World as AccountsWorld
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -77,24 +78,15 @@ def needles(data: dict[str, Any]) -> list[str]:
     return sorted(set(secret_strings(values)) | set(raw))
 
 
-class World:
+class World(AccountsWorld):
+    """The accounts world, plus the queues, topic and secrets a vault scenario reads."""
+
     def __init__(self, env: Provisioned) -> None:
-        self.ddb = boto3.client("dynamodb", region_name=REGION)
+        super().__init__(env)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.sns = boto3.client("sns", region_name=REGION)
         self.secrets = boto3.client("secretsmanager", region_name=REGION)
-        self.accounts = env.env[catalogue.table("accounts").env_var]
-        self.audit = env.env[catalogue.table("audit").env_var]
         self.topic = env.env[catalogue.topic("incidents").env_var]
-
-    def _scan(self, table: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for page in self.ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-            items.extend(page["Items"])
-        return sorted(items, key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-
-    def snapshot(self) -> tuple[list[dict[str, Any]], int]:
-        return self._scan(self.accounts), len(self._scan(self.audit))
 
     def entries(self) -> list[dict[str, Any]]:
         return [i for i in self._scan(self.audit) if i["sk"]["S"] != "HEAD"]
