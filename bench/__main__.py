@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import audit_bench, moderation_bench, processor_bench, receiver_bench
+from bench import audit_bench, moderation_bench, offboarding_bench, processor_bench, receiver_bench
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -42,6 +42,7 @@ def main() -> int:
     rows += moderation_bench.run(
         comments=500 if quick else 2000, rounds=3, floor_sample=100 if quick else 200
     )
+    rows += offboarding_bench.run(accounts=200, rounds=3 if quick else 5)
     print(f"{'benchmark':30} {'measured':>14} {'floor':>14} {'ratio':>8}  target")
     for row in rows:
         print(_line(row))

@@ -161,6 +161,8 @@ class Function:
     # The credential vault: the per-account secrets named under ``VAULT_SECRET_PREFIX`` (created on first use, so
     # not catalogue secrets), encrypted with the stack's data key.
     vault: Access | None = None
+    # Secrets Manager may invoke it as the vault secrets' rotation function (createSecret ... finishSecret).
+    rotates_vault: bool = False
     memory_mb: int = 512
     timeout_seconds: int = 29
     # SQS trigger, if any. A consumer may move a message it can never process to the queue's dead-letter queue
@@ -215,6 +217,8 @@ ACCOUNT_KEEPERS = frozenset({Role.COMMUNICATIONS, Role.IT})  # activate, dormant
 # its redacted view (which parts exist, never a value).
 CREDENTIAL_KEEPERS = frozenset({Role.IT, Role.COMMUNICATIONS})
 CREDENTIAL_READERS = CREDENTIAL_KEEPERS | {Role.RECORDS}
+# Who receives a new password and confirms it was set on the platform (the assisted rotation).
+PASSWORD_SETTERS = frozenset({Role.IT})
 # One Secrets Manager secret per official account, named ``<prefix><account id>``; a function with ``vault``
 # access gets the prefix and the data key's ARN in these variables (the prefix is configurable locally).
 VAULT_SECRET_PREFIX = "steward/accounts/"  # noqa: S105 (a name prefix, not a secret)
@@ -343,6 +347,19 @@ SECRETS: tuple[Secret, ...] = (
         description='Platform access tokens Steward acts with, a JSON map {"<platform>:<account id>": "<token>"}; '
         "until the credential vault replaces it.",
     ),
+    Secret(
+        key="oauth-clients",
+        fields=(
+            "meta_app_id",
+            "meta_app_secret",
+            "x_client_id",
+            "x_client_secret",
+            "google_client_id",
+            "google_client_secret",
+        ),
+        description="The district's OAuth clients on each platform, with which the rotation function refreshes "
+        "account tokens (Meta long-lived token exchange, X and Google refresh-token grants).",
+    ),
 )
 
 TOPICS: tuple[Topic, ...] = (
@@ -351,12 +368,25 @@ TOPICS: tuple[Topic, ...] = (
         description="Critical moderation incidents for the communications director (threats, content involving "
         "minors, suspected abuse), with the reporting contacts the policy names.",
     ),
+    Topic(
+        key="account-notices",
+        description="Account and credential notices for the communications director, IT and stewards: requests "
+        "awaiting approval, approvals, lifecycle changes, rotation steps, passwords ready for hand-over and "
+        "offboardings (never a secret value). Attributes kind, category and account_id allow filtered "
+        "subscriptions.",
+    ),
 )
 
 WEBHOOK_SECRETS = (Uses("meta-app", "read"), Uses("x-app", "read"), Uses("websub", "read"))
 
 QUEUES: tuple[Queue, ...] = (
     Queue(key="intake", visibility_timeout_seconds=180, description="Pointers to stored webhook deliveries."),
+    Queue(
+        key="rotations",
+        visibility_timeout_seconds=300,
+        description="Credential rotations to start or to drive through their automatic steps (offboarding, the "
+        "rotation schedule, token refresh).",
+    ),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -426,11 +456,33 @@ FUNCTIONS: tuple[Function, ...] = (
         description="The official-account registry: requests, approvals, lifecycle, stewards, required "
         "disclosures and unofficial pages, each change audited in one transaction with it.",
         # accounts: the registry and the credential records; audit: every change, written in the same
-        # transaction; the vault: the per-account credential secrets; incidents: the checkout notices.
+        # transaction; the vault: the per-account credential secrets (password rotation steps run here: they
+        # need no platform); incidents: the checkout notices; account-notices: every other change; rotations:
+        # token rotations and offboarding's rotations are handed to the rotation function.
         tables=(Uses("accounts", "read_write"), Uses("audit", "read_write")),
-        topics=(Uses("incidents", "write"),),
+        topics=(Uses("incidents", "write"), Uses("account-notices", "write")),
+        queues=(Uses("rotations", "write"),),
         vault="read_write",
         timeout_seconds=29,
+    ),
+    Function(
+        key="credential-rotation",
+        module="functions.rotation.handler",
+        description="Secrets Manager rotation function (createSecret, setSecret, testSecret, finishSecret) for "
+        "the account credentials; also drives queued rotations and the rotation schedule.",
+        # accounts: the credential records; audit: every step; the vault: AWSPENDING/AWSCURRENT; oauth-clients:
+        # token refresh on the platforms; rotations: consumed (and refilled by the schedule); account-notices:
+        # rotation steps and hand-overs ready.
+        tables=(Uses("accounts", "read_write"), Uses("audit", "read_write")),
+        secrets=(Uses("oauth-clients", "read"),),
+        topics=(Uses("account-notices", "write"),),
+        queues=(Uses("rotations", "read_write"),),
+        vault="read_write",
+        consumes="rotations",
+        rotates_vault=True,
+        batch_size=5,
+        memory_mb=512,
+        timeout_seconds=120,
     ),
     Function(
         key="audit-anchor",
@@ -449,6 +501,14 @@ SCHEDULES: tuple[Schedule, ...] = (
         expression="rate(1 hour)",
         local_every_seconds=300,
         description="Anchor the audit chain heads in the write-once bucket.",
+    ),
+    Schedule(
+        key="credential-rotation",
+        function="credential-rotation",
+        expression="rate(1 hour)",
+        local_every_seconds=300,
+        description="Rotation schedule per credential kind: tokens refreshed before they expire; passwords only "
+        "when an event asks (checkout after its grace period, compromise, offboarding), never by age.",
     ),
 )
 
@@ -646,6 +706,57 @@ ROUTES: tuple[Route, ...] = (
         CREDENTIAL_KEEPERS,
         summary="Check out an account's credential with a reason: the values once, audited, notified, "
         "and the credential flagged for rotation",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/compromise",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Report a credential compromised: every kind is rotated at once",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/rotations",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Start a rotation of the password (assisted) or the platform tokens (automatic); 409 while "
+        "another is in progress",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/rotations/{version_id}/handover",
+        "accounts-api",
+        PASSWORD_SETTERS,
+        summary="Hand the new password over, once, to the IT person who sets it on the platform",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/rotations/{version_id}/confirm",
+        "accounts-api",
+        PASSWORD_SETTERS,
+        summary="Confirm the new password is set on the platform: it is tested and becomes current",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/rotations/{version_id}/cancel",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Cancel a rotation before the platform uses the new values: the current ones stay",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/credential/rotations/{version_id}/resume",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Run a rotation's next steps again after a failure",
+    ),
+    Route(
+        "POST",
+        "/offboardings",
+        "accounts-api",
+        CREDENTIAL_KEEPERS,
+        summary="Offboard a staff member: removed from every account's stewards, every credential they could "
+        "reach rotated; reports accounts left below two admins (idempotent)",
     ),
 )
 

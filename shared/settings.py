@@ -46,6 +46,8 @@ class Settings:
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
     x_api_url: str = "https://api.x.com"
     youtube_api_url: str = "https://www.googleapis.com/youtube/v3"
+    # Google's OAuth 2.0 token endpoint base (refreshing YouTube channel tokens: ``POST {url}/token``).
+    google_oauth_url: str = "https://oauth2.googleapis.com"
     # Platform calls: per-request timeout and attempts before a call is reported failed.
     platform_timeout_seconds: int = 10
     platform_attempts: int = 3
@@ -144,6 +146,7 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "meta_graph_url": _required_url,
     "x_api_url": _required_url,
     "youtube_api_url": _required_url,
+    "google_oauth_url": _required_url,
     "platform_timeout_seconds": _integer(1, 60),
     "platform_attempts": _integer(1, 10),
     "contact_law_enforcement": _text(3, 500),

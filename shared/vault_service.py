@@ -18,6 +18,7 @@ Secret values are never logged, audited, put in an error or returned anywhere bu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from shared.errors import Conflict, NotFound, StewardError
 from shared.observability import logger
 from shared.store import notifier
 from shared.store.account_store import AccountStore
+from shared.store.audit_log import TransactionPart
 from shared.store.vault import StoredCredential, Vault, new_version_id, secret_name
 
 NOTICE_KIND = "credential_checkout"
@@ -73,6 +75,10 @@ class CredentialView(BaseModel):
     )
     due: list[dict[str, str]] = Field(description="Why a rotation is due, by kind")
     rotation_in_progress: bool
+    rotation: dict[str, Any] | None = Field(
+        description="The rotation in progress: kind, pending version id, phase, next step (a Secrets Manager step, "
+        "hand_over or confirm_set), who started it, attempts and the last failure"
+    )
     checkouts: int
     created_at: datetime
     updated_at: datetime
@@ -102,6 +108,7 @@ def view(credential: Credential) -> CredentialView:
         rotation_due=credential.rotation_due,
         due=[{"kind": str(f.kind), "reason": str(f.reason), "detail": f.detail} for f in credential.due],
         rotation_in_progress=credential.rotation is not None,
+        rotation=domain.audit_details(credential)["rotation"],
         checkouts=credential.checkouts,
         created_at=credential.created_at,
         updated_at=credential.updated_at,
@@ -123,7 +130,11 @@ def _credential(account_id: str) -> StoredCredential:
 
 
 def _commit(
-    who: Identity, after: Credential, before: StoredCredential | None, details: dict[str, Any]
+    who: Identity,
+    after: Credential,
+    before: StoredCredential | None,
+    details: dict[str, Any],
+    also: Sequence[TransactionPart] = (),
 ) -> None:
     event = after.history[-1]
     audit.append(
@@ -131,7 +142,7 @@ def _commit(
         f"credential.{event.action}",
         resource(after.account_id),
         {**details, **({"reason": event.reason} if event.reason else {})},
-        also=[vault().save_part(after, before)],
+        also=[vault().save_part(after, before), *also],
     )
     logger.info(
         "credential changed",
@@ -222,7 +233,9 @@ def checkout(account_id: str, who: Identity, reason: str) -> CheckoutView:
     after, given = domain.checkout(
         credential, values, actor=who.actor, roles=who.roles, reason=reason, at=_now()
     )
-    _commit(who, after, before, given.audit_details())
+    # Who checked it out is found again when they are offboarded (shared.offboarding_service).
+    reach = [AccountStore().reach_part(account_id, who.email, given.at)] if who.email else []
+    _commit(who, after, before, given.audit_details(), also=reach)
     notifier.publish(
         f"Steward: credential of account {account_id} checked out",
         {

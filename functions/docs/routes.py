@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import pkgutil
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -19,9 +20,18 @@ VERSION = "0.1.0"
 
 
 def _route_modules() -> list[ModuleType]:
-    """The ``routes`` module of every function that serves routes, found through the catalogue."""
-    modules = {f.module.rsplit(".", 1)[0] for f in catalogue.FUNCTIONS if catalogue.routes_of(f.key)}
-    return [importlib.import_module(f"{m}.routes") for m in sorted(modules)]
+    """The route modules of every function that serves routes, found through the catalogue: its ``routes`` and
+    any ``<name>_routes`` beside it (a function may split its routes, e.g. ``offboarding_routes``)."""
+    packages = {f.module.rsplit(".", 1)[0] for f in catalogue.FUNCTIONS if catalogue.routes_of(f.key)}
+    modules = []
+    for package in sorted(packages):
+        names = {m.name for m in pkgutil.iter_modules(importlib.import_module(package).__path__)}
+        modules += [
+            importlib.import_module(f"{package}.{n}")
+            for n in sorted(names)
+            if n == "routes" or n.endswith("_routes")
+        ]
+    return modules
 
 
 def api_routers() -> list[APIGatewayRouter]:

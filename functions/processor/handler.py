@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import catalogue, handlers, ingest
+from shared import handlers, ingest
 from shared.errors import BadRequest
 from shared.observability import logger
 from shared.store import dead_letters, intake
@@ -30,8 +30,7 @@ def process(record: SQSRecord) -> None:
         dead_letters.send(QUEUE, record, exc.message)
         return
     except Exception as exc:
-        if int(record.attributes.approximate_receive_count) >= catalogue.queue(QUEUE).max_receive_count:
-            dead_letters.send(QUEUE, record, f"failed on its last attempt: {exc.__class__.__name__}: {exc}")
+        if dead_letters.on_last_attempt(QUEUE, record, exc):
             return
         raise
     logger.info(

@@ -219,6 +219,16 @@ def build_function(
             )
         )
 
+    if f.rotates_vault:
+        # Only Secrets Manager, only for this account's secrets, may run the rotation steps.
+        stack = Stack.of(scope)
+        function.add_permission(
+            "SecretsManagerRotation",
+            principal=iam.ServicePrincipal("secretsmanager.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_account=stack.account,
+        )
+
     nag.acknowledge(
         function,
         "AwsSolutions-L1",

@@ -10,6 +10,24 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 serves the three APIs under path prefix
   ``GET /commentThreads`` (``allThreadsRelatedToChannelId`` or ``videoId``, ``order=time``, ``maxResults``,
   ``pageToken``, ``moderationStatus`` defaulting to ``published``) → ``youtube#commentThreadListResponse``.
 
+Tokens, on the same server (the real protocols; ``FAKE_CLIENT_ID`` / ``FAKE_CLIENT_SECRET`` is the OAuth client it
+knows, :meth:`FakePlatforms.add_client` adds others; a wrong client gets the platform's own error):
+
+- Graph ``GET /oauth/access_token?grant_type=fb_exchange_token&client_id&client_secret&fb_exchange_token`` → a new
+  long-lived token (60 days), no refresh token; ``GET /me?fields=id,name`` → the Page or account the token acts as.
+- X ``POST /2/oauth2/token`` (Basic client auth, form ``grant_type=refresh_token``) → a new access token (2 hours)
+  and a new refresh token; the old refresh token stops working (X rotates them). ``GET /2/users/me``.
+- ``STEWARD_GOOGLE_OAUTH_URL = {url}/google-oauth``: ``POST /token`` (form ``grant_type=refresh_token`` with the
+  client id and secret) → a new access token (1 hour), the refresh token unchanged. YouTube
+  ``GET /channels?part=id&mine=true`` → the channel.
+
+:meth:`FakePlatforms.issue_tokens` gives a test a first access/refresh pair bound to an account;
+:meth:`FakePlatforms.revoke` makes any token fail. Every endpoint accepts the tokens the fake issued (unexpired,
+unrevoked, on their own platform) and, as before, any other token unless the fake was started with ``tokens=``;
+such a token acts as the account its local name says (``local-token-<platform>-<account>``) or the platform's
+first account. Token calls are recorded as ``<platform>.refresh_token`` and ``<platform>.check_token`` (``graph.``
+when the Graph token is not one the fake issued); neither a token nor a client secret is recorded.
+
 Errors come in each platform's own shape: Graph ``{"error": {"message", "type", "code", "error_subcode",
 "fbtrace_id"}}`` (an unknown or deleted id is code 100 subcode 33), X problem documents with ``errors``, Google
 ``{"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"}}``. A call without a token
@@ -17,7 +35,8 @@ is refused the way each platform refuses it.
 
 State: accounts and comments per platform (``seed_comment``); every call recorded (method, path, parameters,
 operation, whether and where a token was presented — never the token); faults injected per operation (429 with
-Retry-After, 5xx, any platform error, or a hang past the client's timeout).
+Retry-After, 5xx, any platform error, or a hang past the client's timeout). An operation pattern without a ``.``
+also matches the name after the platform: ``fail_next("refresh_token")`` fails the next refresh on any platform.
 
 **Echoes.** After a hide, unhide or delete that changed a Facebook comment, the fake sends, on a thread after its
 answer, the ``feed`` change the real Page webhook sends (``verb`` hide/unhide/remove, ``from`` = the Page, which
@@ -43,10 +62,11 @@ import http.client
 import itertools
 import json
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -65,6 +85,23 @@ YOUTUBE_STATUS_OF: dict[State, str] = {v: k for k, v in YOUTUBE_STATES.items()}
 GRAPH_PATH = re.compile(r"^/graph(?:/v\d+\.\d+)?/(?P<id>[^/]+)/?$")
 X_HIDDEN_PATH = re.compile(r"^/x/2/tweets/(?P<id>[^/]+)/hidden/?$")
 YT_PREFIX = "/youtube/v3"
+GOOGLE_OAUTH_PREFIX = "/google-oauth"
+GRAPH_TOKEN_PATH = re.compile(r"^/graph(?:/v\d+\.\d+)?/oauth/access_token/?$")
+GRAPH_ME_PATH = re.compile(r"^/graph(?:/v\d+\.\d+)?/me/?$")
+X_TOKEN_PATH = "/x/2/oauth2/token"  # noqa: S105 (a path, not a secret)
+X_ME_PATH = "/x/2/users/me"
+# The OAuth client the fake knows unless told of others (development values, not secrets).
+FAKE_CLIENT_ID = "steward-fake-client"
+FAKE_CLIENT_SECRET = "steward-fake-client-secret"  # noqa: S105 (the fake's development value)
+# Lifetimes of the tokens the fake issues, in seconds: Meta's long-lived token, X's and Google's access tokens; the
+# first Meta token (:meth:`FakePlatforms.issue_tokens`) is a short-lived one, as Facebook Login gives.
+TOKEN_SECONDS: dict[str, int] = {"meta": 60 * 86400, "x": 2 * 3600, "youtube": 3600}
+SHORT_META_TOKEN_SECONDS = 2 * 3600
+# Request parameters that carry a token or a secret: never recorded.
+SECRET_PARAMS = frozenset({"access_token", "fb_exchange_token", "client_secret", "refresh_token"})
+X_SCOPE = "tweet.read users.read tweet.moderate.write offline.access"
+GOOGLE_SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
+LOCAL_TOKEN = re.compile(r"^local-token-(?P<platform>facebook|instagram|x|youtube)-(?P<account>.+)$")
 MAX_BODY = 1024 * 1024
 ECHO_TIMEOUT_SECONDS = 10.0
 
@@ -75,6 +112,18 @@ def _now() -> int:
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _family(platform: str) -> str:
+    """Which token issuer serves ``platform``: Facebook and Instagram (and unnamed Graph calls) share Meta's."""
+    return "meta" if platform in ("facebook", "instagram", "graph") else platform
+
+
+def _matches(operation: str, pattern: str) -> bool:
+    """``pattern`` (fnmatch) matches the whole name, or, without a ``.``, the name after the platform."""
+    if fnmatch.fnmatchcase(operation, pattern):
+        return True
+    return "." not in pattern and fnmatch.fnmatchcase(operation.partition(".")[2], pattern)
 
 
 def meta_body(payload: Any) -> bytes:
@@ -158,6 +207,20 @@ class Fault:
     hang_seconds: float = 0.0
 
 
+@dataclass
+class FakeToken:
+    """A token the fake issued: bound to one account; ``expires_at`` is epoch seconds (``None``: never)."""
+
+    platform: Platform
+    account_id: str
+    kind: Literal["access", "refresh"]
+    expires_at: float | None
+    revoked: bool = field(default=False)
+
+    def live(self) -> bool:
+        return not self.revoked and (self.expires_at is None or time.time() < self.expires_at)
+
+
 class PlatformAnswer(Exception):
     """Raised inside a handler to answer with a platform-shaped error."""
 
@@ -170,12 +233,20 @@ class PlatformAnswer(Exception):
 
 # --------------------------------------------------------------------------------------------- error shapes
 def graph_error(
-    status: int, message: str, code: int, *, kind: str = "OAuthException", subcode: int | None = None
+    status: int,
+    message: str,
+    code: int,
+    *,
+    kind: str = "OAuthException",
+    subcode: int | None = None,
+    is_transient: bool | None = None,
 ) -> PlatformAnswer:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code}
     if subcode is not None:
         error["error_subcode"] = subcode
-    if code in (1, 2, 4, 17, 32, 613):
+    if is_transient is not None:
+        error["is_transient"] = is_transient
+    elif code in (1, 2, 4, 17, 32, 613):
         error["is_transient"] = code in (1, 2)
     error["fbtrace_id"] = base64.urlsafe_b64encode(hashlib.sha256(message.encode()).digest()[:9]).decode()
     return PlatformAnswer(status, {"error": error})
@@ -224,10 +295,19 @@ def google_error(status: int, reason: str, message: str, domain: str = "youtube.
     )
 
 
-def _fault_answer(platform: str, fault: Fault) -> PlatformAnswer:
-    """The error a platform sends for ``fault.status`` (and ``reason``), in its own shape."""
+def oauth_error(status: int, error: str, description: str) -> PlatformAnswer:
+    """An OAuth 2.0 token endpoint's error (RFC 6749 §5.2), as X and Google send them."""
+    return PlatformAnswer(status, {"error": error, "error_description": description})
+
+
+def _fault_answer(operation: str, fault: Fault) -> PlatformAnswer:
+    """The error a platform sends for ``fault.status`` (and ``reason``), in its own shape (the token endpoints of X
+    and Google answer in the OAuth shape, except X's rate limiter, which is the API's)."""
+    platform, _, name = operation.partition(".")
     if platform in ("facebook", "instagram", "graph"):
         answer = _graph_fault(fault)
+    elif name == "refresh_token" and not (platform == "x" and fault.status == 429):
+        answer = _oauth_fault(fault)
     elif platform == "x":
         answer = _x_fault(fault)
     else:
@@ -244,6 +324,18 @@ def _graph_fault(fault: Fault) -> PlatformAnswer:
         return graph_error(fault.status, fault.message or "An unexpected error has occurred.", 2)
     code = int(fault.reason) if fault.reason and fault.reason.isdigit() else 100
     return graph_error(fault.status, fault.message or f"(#{code}) Injected error", code)
+
+
+def _oauth_fault(fault: Fault) -> PlatformAnswer:
+    if fault.status == 429:
+        error = fault.reason or "rate_limit_exceeded"
+    elif fault.status == 503:
+        error = fault.reason or "temporarily_unavailable"
+    elif fault.status >= 500:
+        error = fault.reason or "server_error"
+    else:
+        error = fault.reason or "invalid_request"
+    return oauth_error(fault.status, error, fault.message or "Injected error")
 
 
 def _x_fault(fault: Fault) -> PlatformAnswer:
@@ -303,6 +395,9 @@ class FakePlatforms:
         self._calls: list[RecordedCall] = []
         self._echoes: list[EchoDelivery] = []
         self._faults: list[Fault] = []
+        self._clients: dict[str, str] = {FAKE_CLIENT_ID: FAKE_CLIENT_SECRET}
+        self._issued: dict[str, FakeToken] = {}
+        self._revoked: set[str] = set()
         self._ids = itertools.count(1)
         self._echo_threads: list[threading.Thread] = []
         self._server: ThreadingHTTPServer | None = None
@@ -366,12 +461,17 @@ class FakePlatforms:
     def youtube_url(self) -> str:
         return f"{self.url}{YT_PREFIX}"
 
+    @property
+    def google_oauth_url(self) -> str:
+        return f"{self.url}{GOOGLE_OAUTH_PREFIX}"
+
     def settings_env(self) -> dict[str, str]:
         """The environment that points Steward's platform clients at this fake."""
         return {
             "STEWARD_META_GRAPH_URL": self.graph_url,
             "STEWARD_X_API_URL": self.x_url,
             "STEWARD_YOUTUBE_API_URL": self.youtube_url,
+            "STEWARD_GOOGLE_OAUTH_URL": self.google_oauth_url,
         }
 
     def set_callback(self, callback_url: str | None) -> None:
@@ -452,6 +552,136 @@ class FakePlatforms:
         with self._lock:
             return [c for c in self._comments.values() if platform is None or c.platform == platform]
 
+    # ------------------------------------------------------------------------------------------ tokens
+    def add_client(self, client_id: str, client_secret: str) -> None:
+        """Know another OAuth client (``FAKE_CLIENT_ID`` / ``FAKE_CLIENT_SECRET`` is always known)."""
+        with self._lock:
+            self._clients[client_id] = client_secret
+
+    def issue_tokens(self, platform: Platform, account_id: str) -> tuple[str, str | None]:
+        """A first (access token, refresh token) for ``account_id``, as the platform's consent flow gives them:
+        Meta a short-lived token and no refresh token, X and Google both."""
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r}")
+        with self._lock:
+            self._accounts.setdefault((platform, account_id), f"Steward account {account_id}")
+            seconds = SHORT_META_TOKEN_SECONDS if _family(platform) == "meta" else TOKEN_SECONDS[platform]
+            access = self._new_token(platform, account_id, "access", seconds)
+            refresh = (
+                None
+                if _family(platform) == "meta"
+                else self._new_token(platform, account_id, "refresh", None)
+            )
+            return access, refresh
+
+    def revoke(self, token: str) -> None:
+        """Make ``token`` (access or refresh, issued here or not) fail from now on."""
+        with self._lock:
+            self._revoked.add(token)
+            issued = self._issued.get(token)
+            if issued is not None:
+                issued.revoked = True
+
+    def token_account(self, token: str) -> tuple[Platform, str] | None:
+        """(platform, account id) a token the fake issued is bound to; ``None`` for any other token."""
+        with self._lock:
+            issued = self._issued.get(token)
+            return (issued.platform, issued.account_id) if issued is not None else None
+
+    def _new_token(
+        self, platform: Platform, account_id: str, kind: Literal["access", "refresh"], seconds: int | None
+    ) -> str:
+        prefix = {"meta": "EAAG", "x": "", "youtube": "ya29." if kind == "access" else "1//"}[
+            _family(platform)
+        ]
+        token = prefix + secrets.token_urlsafe(36)
+        expires_at = time.time() + seconds if seconds is not None else None
+        with self._lock:
+            self._issued[token] = FakeToken(platform, account_id, kind, expires_at)
+        return token
+
+    def _client_check(
+        self, client_id: str | None, client_secret: str | None
+    ) -> Literal["ok", "unknown", "secret"]:
+        with self._lock:
+            known = self._clients.get(client_id or "")
+        if known is None:
+            return "unknown"
+        return "ok" if client_secret is not None and hmac.compare_digest(known, client_secret) else "secret"
+
+    def _live(self, token: str | None, kind: Literal["access", "refresh"], family: str) -> FakeToken | None:
+        """The issued token ``token`` when it is of ``kind``, unexpired, unrevoked and ``family``'s."""
+        with self._lock:
+            issued = self._issued.get(token or "")
+            if (
+                issued is None
+                or issued.kind != kind
+                or not issued.live()
+                or _family(issued.platform) != family
+            ):
+                return None
+            return issued
+
+    def _acting_as(self, token: str, family: str) -> tuple[Platform, str] | None:
+        """(platform, account) an accepted access token acts as; ``None`` when the token is not accepted."""
+        with self._lock:
+            if token in self._revoked:
+                return None
+            issued = self._issued.get(token)
+            if issued is not None:
+                live = issued.kind == "access" and issued.live() and _family(issued.platform) == family
+                return (issued.platform, issued.account_id) if live else None
+            if self._tokens is not None and token not in self._tokens:
+                return None
+            named = LOCAL_TOKEN.match(token)
+            if named and _family(named["platform"]) == family:
+                return named["platform"], named["account"]  # type: ignore[return-value]
+            for platform, account in self._accounts:
+                if _family(platform) == family:
+                    return platform, account
+            fallback: Platform = "facebook" if family == "meta" else family  # type: ignore[assignment]
+            return fallback, str(int(hashlib.sha256(token.encode()).hexdigest()[:12], 16))
+
+    def _exchange_meta(self, token: str) -> dict[str, Any]:
+        """Meta's long-lived token exchange; the token exchanged keeps working until it expires."""
+        bound = self._acting_as(token, "meta")
+        if bound is None:
+            raise graph_error(
+                400, "Error validating access token: The session is invalid or has expired.", 190, subcode=463
+            )
+        platform, account = bound
+        seconds = TOKEN_SECONDS["meta"]
+        return {
+            "access_token": self._new_token(platform, account, "access", seconds),
+            "token_type": "bearer",
+            "expires_in": seconds,
+        }
+
+    def _refresh(self, family: Literal["x", "youtube"], refresh_token: str) -> dict[str, Any] | None:
+        """A new access token for a live refresh token (X also rotates the refresh token); ``None`` if refused."""
+        with self._lock:
+            grant = self._live(refresh_token, "refresh", family)
+            if grant is None:
+                return None
+            seconds = TOKEN_SECONDS[family]
+            access = self._new_token(grant.platform, grant.account_id, "access", seconds)
+            if family == "youtube":
+                return {
+                    "access_token": access,
+                    "expires_in": seconds - 1,
+                    "scope": GOOGLE_SCOPE,
+                    "token_type": "Bearer",
+                }
+            grant.revoked = True  # X: the refresh token is used up
+            rotated = self._new_token(grant.platform, grant.account_id, "refresh", None)
+            return {
+                "token_type": "bearer",
+                "expires_in": seconds,
+                "access_token": access,
+                "scope": X_SCOPE,
+                "refresh_token": rotated,
+            }
+
     # ------------------------------------------------------------------------------------------ faults
     def fail_next(
         self,
@@ -467,7 +697,9 @@ class FakePlatforms:
 
         ``operation`` is a pattern (``fnmatch``) over the names recorded with each call: ``facebook.hide``,
         ``facebook.unhide``, ``facebook.delete``, ``instagram.*``, ``x.hide``, ``x.unhide``,
-        ``youtube.setModerationStatus``, ``youtube.commentThreads.list``; ``*`` is every call. ``reason`` is the
+        ``youtube.setModerationStatus``, ``youtube.commentThreads.list``, ``<platform>.refresh_token``,
+        ``<platform>.check_token``; ``*`` is every call, and a pattern without a ``.`` also matches the name after
+        the platform (``refresh_token`` is every platform's refresh). ``reason`` is the
         Graph error code (``"4"``), X problem type, or Google reason (``"quotaExceeded"`` gives YouTube's 403)."""
         with self._lock:
             self._faults.append(Fault(operation, times, status, retry_after, reason, message))
@@ -489,7 +721,7 @@ class FakePlatforms:
     def _take_fault(self, operation: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fnmatch.fnmatchcase(operation, fault.pattern):
+                if fault.remaining > 0 and _matches(operation, fault.pattern):
                     fault.remaining -= 1
                     return fault
             self._faults = [f for f in self._faults if f.remaining > 0]
@@ -498,9 +730,7 @@ class FakePlatforms:
     # ------------------------------------------------------------------------------------------ records
     def calls(self, operation: str | None = None) -> list[RecordedCall]:
         with self._lock:
-            return [
-                c for c in self._calls if operation is None or fnmatch.fnmatchcase(c.operation, operation)
-            ]
+            return [c for c in self._calls if operation is None or _matches(c.operation, operation)]
 
     def clear_calls(self) -> None:
         with self._lock:
@@ -529,7 +759,19 @@ class FakePlatforms:
             self._changed.notify_all()
 
     # ------------------------------------------------------------------------------------------ behaviour
-    def _token_ok(self, token: str | None) -> bool:
+    def _token_ok(self, token: str | None, platform: str | None = None) -> bool:
+        """Whether ``token`` may call ``platform``'s API: a token the fake issued for that platform's issuer while
+        it is live; any other token unless revoked or the fake was started with a list of tokens."""
+        if not token:
+            return self._tokens is None
+        with self._lock:
+            if platform is not None and token in self._issued:
+                return self._acting_as(token, _family(platform)) is not None
+            if token in self._revoked:
+                return False
+            issued = self._issued.get(token)
+            if issued is not None:
+                return issued.kind == "access" and issued.live()
         return self._tokens is None or token in self._tokens
 
     def _graph_comment(self, comment_id: str, verb: str) -> FakeComment:
@@ -807,7 +1049,10 @@ class _Handler(BaseHTTPRequestHandler):
                 json_body = {"_unreadable": True}
 
         token, location = self._token(query, form)
-        operation, action = self._route(method, path, query, form, json_body)
+        operation, action = self._route(method, path, query, form, json_body, token)
+        refresh = operation.endswith(".refresh_token")
+        if refresh:  # a token endpoint authenticates the client and the grant, not a bearer token
+            token, location = self._grant(query, form)
         after: Any = None
         status: int | None
         try:
@@ -818,10 +1063,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             if fault is not None:
-                raise _fault_answer(operation.partition(".")[0], fault)
+                raise _fault_answer(operation, fault)
             if action is None:
                 raise PlatformAnswer(404, {"message": f"the fake serves no {method} {path}"})
-            if not token or not self.fake._token_ok(token):
+            if not refresh and (not token or not self.fake._token_ok(token, operation.partition(".")[0])):
                 raise self._auth_error(operation, bool(token))
             status, body, after = action()
             headers: dict[str, str] = {}
@@ -843,6 +1088,27 @@ class _Handler(BaseHTTPRequestHandler):
             return form["access_token"], "form"
         return None, None
 
+    @staticmethod
+    def _grant(query: dict[str, str], form: dict[str, str]) -> tuple[str | None, str | None]:
+        """The token a token endpoint was given: Meta's in the query, X's and Google's refresh token in the form."""
+        if query.get("fb_exchange_token"):
+            return query["fb_exchange_token"], "query"
+        if form.get("refresh_token"):
+            return form["refresh_token"], "form"
+        return None, None
+
+    def _basic_auth(self) -> tuple[str | None, str | None]:
+        """(client id, client secret) from an ``Authorization: Basic`` header, or (None, None)."""
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None, None
+        try:
+            pair = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None, None
+        client_id, colon, secret = pair.partition(":")
+        return (client_id, secret) if colon else (None, None)
+
     def _record(
         self,
         method: str,
@@ -859,8 +1125,8 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedCall(
                 method=method,
                 path=path,
-                query={k: v for k, v in query.items() if k != "access_token"},
-                form={k: v for k, v in form.items() if k != "access_token"},
+                query={k: v for k, v in query.items() if k not in SECRET_PARAMS},
+                form={k: v for k, v in form.items() if k not in SECRET_PARAMS},
                 json_body=json_body,
                 operation=operation,
                 token_presented=token is not None,
@@ -905,11 +1171,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------------------------------ routing
     def _route(
-        self, method: str, path: str, query: dict[str, str], form: dict[str, str], json_body: Any
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        form: dict[str, str],
+        json_body: Any,
+        token: str | None,
     ) -> tuple[str, Any]:
         """(operation name, a callable giving (status, body, after-answer callback)) for one request."""
         fake = self.fake
         params = {**query, **form}  # the Graph API reads parameters from either
+        if token_route := self._token_route(method, path, params, form, token):
+            return token_route
         if match := GRAPH_PATH.match(path):
             comment_id = match["id"]
             with fake._lock:
@@ -942,6 +1216,128 @@ class _Handler(BaseHTTPRequestHandler):
                 lambda: (200, fake._threads_page(query), None)
             ) if method == "GET" else None
         return "unknown", None
+
+    def _token_route(
+        self, method: str, path: str, params: dict[str, str], form: dict[str, str], token: str | None
+    ) -> tuple[str, Any] | None:
+        """The token endpoints and token checks (``None`` for any other request)."""
+        fake = self.fake
+        route = path.rstrip("/")
+        if GRAPH_TOKEN_PATH.match(path):
+            bound = fake.token_account(params.get("fb_exchange_token", ""))
+            platform = bound[0] if bound and _family(bound[0]) == "meta" else "graph"
+            action = (lambda: self._graph_exchange(params)) if method == "GET" else None
+            return f"{platform}.refresh_token", action
+        if GRAPH_ME_PATH.match(path):
+            bound = fake.token_account(token or "")
+            platform = bound[0] if bound and _family(bound[0]) == "meta" else "graph"
+            return f"{platform}.check_token", (
+                lambda: self._graph_me(token or "")
+            ) if method == "GET" else None
+        if route == X_TOKEN_PATH:
+            return "x.refresh_token", (lambda: self._x_refresh(form)) if method == "POST" else None
+        if route == X_ME_PATH:
+            return "x.check_token", (lambda: self._x_me(token or "")) if method == "GET" else None
+        if route == f"{GOOGLE_OAUTH_PREFIX}/token":
+            return "youtube.refresh_token", (lambda: self._google_refresh(form)) if method == "POST" else None
+        if route == f"{YT_PREFIX}/channels":
+            return "youtube.check_token", (
+                lambda: self._yt_channels(params, token or "")
+            ) if method == "GET" else None
+        return None
+
+    # ------------------------------------------------------------------------------------------ tokens
+    def _graph_exchange(self, params: dict[str, str]) -> tuple[int, Any, Any]:
+        fake = self.fake
+        if params.get("grant_type") != "fb_exchange_token":
+            raise graph_error(400, "Unsupported grant_type", 100)
+        client = fake._client_check(params.get("client_id"), params.get("client_secret"))
+        if client == "unknown":
+            raise graph_error(400, "Error validating application. Invalid application ID.", 101)
+        if client == "secret":
+            raise graph_error(400, "Error validating client secret.", 1, is_transient=False)
+        if not params.get("fb_exchange_token"):
+            raise graph_error(400, "Missing fb_exchange_token parameter", 100)
+        return 200, fake._exchange_meta(params["fb_exchange_token"]), None
+
+    def _graph_me(self, token: str) -> tuple[int, Any, Any]:
+        fake = self.fake
+        bound = fake._acting_as(token, "meta")
+        if bound is None:  # the bearer check already refused it; a race with revoke() lands here
+            raise self._auth_error("graph.check_token", True)
+        platform, account = bound
+        with fake._lock:
+            name = fake._accounts.get((platform, account), f"Steward account {account}")
+        return 200, {"id": account, "name": name}, None
+
+    def _x_refresh(self, form: dict[str, str]) -> tuple[int, Any, Any]:
+        fake = self.fake
+        client_id, secret = self._basic_auth()
+        if client_id is None or fake._client_check(client_id, secret) != "ok":
+            raise oauth_error(401, "unauthorized_client", "Missing valid authorization header")
+        if form.get("client_id") not in (None, client_id):
+            raise oauth_error(400, "invalid_request", "Value passed for the client_id was invalid.")
+        if form.get("grant_type") != "refresh_token":
+            raise oauth_error(400, "invalid_request", "Value passed for the grant type was invalid.")
+        answer = fake._refresh("x", form.get("refresh_token", ""))
+        if answer is None:
+            raise oauth_error(400, "invalid_request", "Value passed for the token was invalid.")
+        return 200, answer, None
+
+    def _x_me(self, token: str) -> tuple[int, Any, Any]:
+        fake = self.fake
+        bound = fake._acting_as(token, "x")
+        if bound is None:
+            raise self._auth_error("x.check_token", True)
+        with fake._lock:
+            name = fake._accounts.get(bound, f"Steward account {bound[1]}")
+        username = re.sub(r"[^A-Za-z0-9_]", "", name)[:15] or f"user{bound[1][-8:]}"
+        return 200, {"data": {"id": bound[1], "name": name, "username": username}}, None
+
+    def _google_refresh(self, form: dict[str, str]) -> tuple[int, Any, Any]:
+        fake = self.fake
+        client_id, secret = self._basic_auth()
+        client_id = form.get("client_id") or client_id
+        secret = form.get("client_secret") or secret
+        if form.get("grant_type") != "refresh_token":
+            raise oauth_error(
+                400, "unsupported_grant_type", f"Invalid grant_type: {form.get('grant_type', '')}"[:100]
+            )
+        client = fake._client_check(client_id, secret)
+        if client == "unknown":
+            raise oauth_error(401, "invalid_client", "The OAuth client was not found.")
+        if client == "secret":
+            raise oauth_error(401, "invalid_client", "Unauthorized")
+        if not form.get("refresh_token"):
+            raise oauth_error(400, "invalid_request", "Missing required parameter: refresh_token")
+        answer = fake._refresh("youtube", form["refresh_token"])
+        if answer is None:
+            raise oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
+        return 200, answer, None
+
+    def _yt_channels(self, params: dict[str, str], token: str) -> tuple[int, Any, Any]:
+        fake = self.fake
+        part = {p.strip() for p in params.get("part", "").split(",") if p.strip()}
+        if not part:
+            raise google_error(400, "required", "No filter selected. Expected one of: part", "global")
+        if params.get("mine", "").lower() != "true":
+            raise google_error(
+                400,
+                "missingRequiredParameter",
+                "No filter selected. Expected one of: mine, id, forHandle, forUsername, managedByMe, categoryId",
+                "youtube.parameter",
+            )
+        bound = fake._acting_as(token, "youtube")
+        if bound is None:
+            raise self._auth_error("youtube.check_token", True)
+        channels = [{"kind": "youtube#channel", "etag": _etag(bound[1]), "id": bound[1]}]
+        body = {
+            "kind": "youtube#channelListResponse",
+            "etag": _etag(channels),
+            "pageInfo": {"totalResults": len(channels), "resultsPerPage": 5},
+            "items": channels,
+        }
+        return 200, body, None
 
     # ------------------------------------------------------------------------------------------ Graph
     def _graph_hide(self, comment_id: str, field_name: str, params: dict[str, str]) -> tuple[int, Any, Any]:

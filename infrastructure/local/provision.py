@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from infrastructure.local.fake_platforms import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET
 from shared import catalogue
 from shared.catalogue import Role
 
@@ -38,6 +39,12 @@ LOCAL_SECRETS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "x-app": {"consumer_secret": ("STEWARD_X_CONSUMER_SECRET", "local-x-consumer-secret")},
     "websub": {"secret": ("STEWARD_WEBSUB_SECRET", "local-websub-secret")},
+    # The OAuth clients the rotation function refreshes tokens with: the fake platform server's one client.
+    "oauth-clients": {
+        f"{platform}_{part}": (f"STEWARD_{platform.upper()}_{part.upper()}", value)
+        for platform, id_name in (("meta", "app"), ("x", "client"), ("google", "client"))
+        for part, value in ((f"{id_name}_id", FAKE_CLIENT_ID), (f"{id_name}_secret", FAKE_CLIENT_SECRET))
+    },
 }
 
 

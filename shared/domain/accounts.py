@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.catalogue import Role
 from shared.domain.content import sha256_hex
+from shared.domain.credentials import CredentialKind
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 
 DISCLOSURES_FILE = "disclosures.toml"
@@ -110,14 +111,6 @@ class DisclosureItem(StrEnum):
     ENDORSEMENT_DISCLAIMER = "endorsement_disclaimer"
     CONTACT = "contact"
     OFFICIAL_NOTICE = "official_notice"
-
-
-class CredentialKind(StrEnum):
-    """What the vault holds per account, by how it is rotated: the login (password, MFA seed and recovery codes,
-    an assisted flow) and the platform tokens (page access / refresh token, refreshed automatically)."""
-
-    LOGIN = "login"
-    PLATFORM_TOKENS = "platform_tokens"
 
 
 NEEDS_PRINCIPAL = frozenset({AccountKind.CLASSROOM, AccountKind.TEAM})
@@ -1031,8 +1024,8 @@ class OffboardingPlan(_Frozen):
 # Director "shall be given administrative rights and/or passwords to the site"; admins share that), anyone who
 # posts could reach the page tokens.
 REACH: Mapping[StewardRole, tuple[CredentialKind, ...]] = {
-    StewardRole.ADMIN: (CredentialKind.LOGIN, CredentialKind.PLATFORM_TOKENS),
-    StewardRole.EDITOR: (CredentialKind.PLATFORM_TOKENS,),
+    StewardRole.ADMIN: (CredentialKind.PASSWORD, CredentialKind.TOKEN),
+    StewardRole.EDITOR: (CredentialKind.TOKEN,),
 }
 
 

@@ -354,6 +354,7 @@ class DueReason(StrEnum):
     OFFBOARDING = "offboarding"
     TOKEN_EXPIRING = "token_expiring"  # noqa: S105 (a reason, not a secret)
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason, not a secret)
+    REQUESTED = "requested"  # a person started the rotation through the API (no flag is raised for it)
 
 
 class DueFlag(_Frozen):
@@ -558,6 +559,11 @@ def _rotation(credential: Credential, version_id: str) -> Rotation:
             version_id=rotation.version_id,
         )
     return rotation
+
+
+def current_rotation(credential: Credential, version_id: str) -> Rotation:
+    """The rotation in progress for ``version_id``, or Conflict (none, or one for another version)."""
+    return _rotation(credential, version_id)
 
 
 def _refuse_order(rotation: Rotation, wanted: str) -> Conflict:
@@ -949,6 +955,69 @@ class RotationPolicy(_Frozen):
     """Per kind, when rotation is due. Passwords have no maximum age on purpose (NIST SP 800-63B rev. 4)."""
 
     token_refresh_margin: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    # Rotate after use (NIST SP 800-63B), but not under the feet of the person who checked it out to use it.
+    checkout_grace: timedelta = Field(default=timedelta(hours=8), ge=timedelta(0))
+
+
+def flag_due_at(flag: DueFlag, policy: RotationPolicy | None = None) -> datetime:
+    """When a flag's rotation is due: a checkout after its grace period, a compromise or offboarding at once."""
+    if flag.reason is DueReason.CHECKOUT:
+        return flag.flagged_at + (policy or RotationPolicy()).checkout_grace
+    return flag.flagged_at
+
+
+def next_due_at(credential: Credential, policy: RotationPolicy | None = None) -> datetime | None:
+    """The earliest time something about the credential is due (a flag, or the token's refresh time): what the
+    rotation schedule looks up. None: nothing will ever be due until an event raises a flag."""
+    times = [flag_due_at(flag, policy) for flag in credential.due]
+    refresh = next_token_refresh(credential, policy)
+    if refresh is not None:
+        times.append(refresh)
+    return min(times) if times else None
+
+
+def kinds_due(
+    credential: Credential, now: datetime, policy: RotationPolicy | None = None
+) -> list[CredentialKind]:
+    """The kinds to rotate now, tokens first (automatic, quick), then the password (waits for a person)."""
+    rules = policy or RotationPolicy()
+    ready = {f.kind for f in credential.due if flag_due_at(f, rules) <= now}
+    expiry = (DueReason.TOKEN_EXPIRING, DueReason.TOKEN_EXPIRED)
+    ready |= {d.kind for d in due_reasons(credential, now, rules) if d.reason in expiry}
+    return [
+        k for k in (CredentialKind.TOKEN, CredentialKind.PASSWORD) if k in ready and k in _kinds(credential)
+    ]
+
+
+def raise_flags(
+    credential: Credential,
+    kinds: Iterable[CredentialKind],
+    reason: DueReason,
+    detail: str,
+    *,
+    actor: str,
+    at: datetime,
+) -> Credential:
+    """Flag the kinds the credential has as due for ``reason`` (raising the same flag twice changes nothing)."""
+    have = [k for k in kinds if k in _kinds(credential)]
+    flags = _flag(credential, have, reason, detail, actor, at)
+    if flags == credential.due:
+        return credential
+    return credential._event("rotation_flagged", actor=actor, at=at, reason=detail, due=flags)
+
+
+def check_pending_password(current: CredentialValues, pending: CredentialValues) -> None:
+    """testSecret of a password: the pending version holds a new, policy-conforming password for the same login.
+    (No platform offers a password check, so the person's confirmation is the test that it works.)"""
+    if pending.login_email != current.login_email:
+        raise Conflict("the pending version is for another login")
+    if pending.password is None or len(pending.password.get_secret_value()) < PASSWORD_MIN_GENERATED:
+        raise Conflict(f"the pending version has no password of {PASSWORD_MIN_GENERATED}+ characters")
+    if (
+        current.password is not None
+        and current.password.get_secret_value() == pending.password.get_secret_value()
+    ):
+        raise Conflict("the pending password is the current one")
 
 
 def due_reasons(credential: Credential, now: datetime, policy: RotationPolicy | None = None) -> list[Due]:
@@ -1027,3 +1096,33 @@ def audit_details(credential: Credential) -> dict[str, Any]:
         },
         "checkouts": credential.checkouts,
     }
+
+
+# ── queued requests ───────────────────────────────────────────────────────────────────────────────────────────
+
+
+class RotationRequest(_Frozen):
+    """A request on the ``rotations`` queue: flag the account's credential for ``reason`` and rotate ``kinds``, one
+    at a time, in that order (offboarding, a compromise report, the rotation schedule, a token rotation started
+    through the API). Processing it twice changes nothing more: flags are raised once, and a kind already rotated
+    since ``requested_at`` is not rotated again."""
+
+    account_id: str = Field(min_length=1, max_length=64)
+    kinds: tuple[CredentialKind, ...] = Field(min_length=1)
+    reason: DueReason
+    detail: str = Field(min_length=1, max_length=500)
+    requested_by: str = Field(min_length=1, max_length=254)
+    requested_at: datetime
+
+    _check_times = field_validator("requested_at")(_utc)
+
+    def body(self) -> str:
+        return self.model_dump_json()
+
+
+def parse_request(body: str) -> RotationRequest:
+    """A queued request, or BadRequest saying what is wrong with it (it can never succeed: dead-letter it)."""
+    try:
+        return RotationRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise BadRequest(f"not a rotation request: {_validation_message(error)}") from None

@@ -13,16 +13,25 @@ Every index sorts by the same unique order key (request time, then id), so a lis
 account it returned, newest first. Writes are optimistic: an account carries a revision and a save succeeds only
 if the revision it read is still there (a new account only if there is none). The steward items are written in
 the same transaction as their account (:meth:`AccountStore.save_part`, joined to the audit entry's transaction).
+
+Offboarding adds two more kinds of item, found through the same ``by-steward`` index (no new index, no Scan):
+
+* ``pk = ACCOUNT#<id>``, ``sk = CHECKOUT#<email>``, ``steward_pk = CHECKOUT#<email>``: this person checked the
+  account's credential out of the vault (written in the checkout's transaction, :meth:`AccountStore.reach_part`),
+  so offboarding them rotates it whatever their steward role;
+* ``pk = OFFBOARDING#<email>``, ``sk = OFFBOARDING``: what offboarding that person did (the report as JSON), so a
+  repeated offboarding answers the same and re-sends the rotations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PynamoDBException
+from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -35,6 +44,9 @@ from shared.store import dynamo
 TABLE = "accounts"
 META = "META"
 STEWARD = "STEWARD#"
+CHECKOUT = "CHECKOUT#"
+OFFBOARDING = "OFFBOARDING"
+BATCH_GET_MAX = 100  # DynamoDB's BatchGetItem limit
 
 
 class BySchool(GlobalSecondaryIndex["AccountRecord"]):
@@ -111,6 +123,15 @@ def status_key(status: AccountStatus | str) -> str:
 
 def steward_key(email: str) -> str:
     return f"STEWARD#{normalize_email(email)}"
+
+
+def checkout_key(email: str) -> str:
+    """The ``by-steward`` partition of the credentials a person checked out (see the module docstring)."""
+    return f"{CHECKOUT}{normalize_email(email)}"
+
+
+def offboarding_key(email: str) -> str:
+    return f"{OFFBOARDING}#{normalize_email(email)}"
 
 
 def order_key(account: Account) -> str:
@@ -276,3 +297,81 @@ class AccountStore:
         for record in AccountRecord.batch_get([(account_key(i), META) for _, i in found]):
             accounts[_id_of(record.pk)] = Account.model_validate_json(str(record.body))
         return [(order, accounts[i]) for order, i in found if i in accounts]
+
+    # ------------------------------------------------------------------------------------------- offboarding
+    def reach_part(self, account_id: str, email: str, at: datetime) -> Callable[[TransactWrite], None]:
+        """The item saying ``email`` checked out the credential of ``account_id`` (found by
+        :meth:`ids_in` with :func:`checkout_key`), as a part of the checkout's transaction. Its sort key in the
+        index is the checkout time; a later checkout by the same person replaces it."""
+        record = AccountRecord(
+            pk=account_key(account_id),
+            sk=checkout_key(email),
+            order_key=f"{format_time(at)}#{account_id}",
+            steward_pk=checkout_key(email),
+        )
+
+        def part(tx: TransactWrite) -> None:
+            tx.save(record)
+
+        return part
+
+    def ids_in(self, key: str) -> list[str]:
+        """The account ids of one ``by-steward`` partition (:func:`steward_key` or :func:`checkout_key`), in index
+        order. The index is eventually consistent: an item written a moment ago may be missing."""
+        try:
+            return [_id_of(r.pk) for r in AccountRecord.by_steward.query(key)]
+        except PynamoDBException as exc:
+            raise Unavailable("the account registry could not be read") from exc
+
+    def get_many(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
+        """The accounts with their revisions, by id (consistent batch reads; a missing one is left out)."""
+        found: dict[str, StoredAccount] = {}
+        ids = sorted(set(account_ids))
+        try:
+            for start in range(0, len(ids), BATCH_GET_MAX):
+                keys = [(account_key(i), META) for i in ids[start : start + BATCH_GET_MAX]]
+                for record in AccountRecord.batch_get(keys, consistent_read=True):
+                    found[_id_of(record.pk)] = StoredAccount(
+                        Account.model_validate_json(str(record.body)), int(record.revision or 0)
+                    )
+        except PynamoDBException as exc:
+            raise Unavailable("the account registry could not be read") from exc
+        return found
+
+    def put(self, account: Account, before: StoredAccount) -> bool:
+        """Write ``account`` alone (one conditional put) over ``before`` as read; False if it changed meanwhile.
+        The steward index items are the caller's to keep in step (:meth:`delete_index_items`)."""
+        try:
+            _record(account, before.revision + 1).save(condition=AccountRecord.revision == before.revision)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise Unavailable("the account registry could not be written") from exc
+        except PynamoDBException as exc:
+            raise Unavailable("the account registry could not be written") from exc
+        return True
+
+    def delete_index_items(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete index items by (account id, sort key), 25 to a batch write (unprocessed ones are retried)."""
+        try:
+            with AccountRecord.batch_write() as batch:
+                for account_id, sk in keys:
+                    batch.delete(AccountRecord(pk=account_key(account_id), sk=sk))
+        except PynamoDBException as exc:
+            raise Unavailable("the account registry could not be written") from exc
+
+    def offboarding(self, email: str) -> str | None:
+        """The stored report of an earlier offboarding of ``email`` (JSON), if any."""
+        try:
+            record = AccountRecord.get(offboarding_key(email), OFFBOARDING, consistent_read=True)
+        except AccountRecord.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the account registry could not be read") from exc
+        return str(record.body)
+
+    def save_offboarding(self, email: str, body: str) -> None:
+        try:
+            AccountRecord(pk=offboarding_key(email), sk=OFFBOARDING, body=body).save()
+        except PynamoDBException as exc:
+            raise Unavailable("the offboarding record could not be written") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared import catalogue
 from shared.errors import Unavailable
 from shared.observability import logger
 from shared.settings import get_settings
@@ -27,3 +28,12 @@ def send(queue: str, record: SQSRecord, reason: str) -> None:
     logger.error(
         "message dead-lettered", extra={"queue": queue, "message_id": record.message_id, "reason": reason}
     )
+
+
+def on_last_attempt(queue: str, record: SQSRecord, exc: Exception) -> bool:
+    """If this was the message's last receive before SQS's own redrive, dead-letter it with the error as its
+    reason and return True (the batch reports it processed); otherwise False (the caller re-raises: SQS retries)."""
+    if int(record.attributes.approximate_receive_count) < catalogue.queue(queue).max_receive_count:
+        return False
+    send(queue, record, f"failed on its last attempt: {exc.__class__.__name__}: {exc}")
+    return True

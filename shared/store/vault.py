@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.transactions import TransactWrite
 
 from shared import catalogue
-from shared.domain.credentials import Credential, CredentialValues, from_secret_string
+from shared.domain.content import format_time
+from shared.domain.credentials import Credential, CredentialValues, from_secret_string, next_due_at
 from shared.errors import Conflict, Unavailable
 from shared.store import aws, dynamo
 from shared.store.account_store import TABLE, AccountRecord, account_key
@@ -37,6 +39,11 @@ CREDENTIAL = "CREDENTIAL"
 PREFIX_ENV_VAR = catalogue.VAULT_PREFIX_ENV_VAR
 KEY_ENV_VAR = catalogue.VAULT_KEY_ENV_VAR
 CURRENT = "AWSCURRENT"
+PENDING = "AWSPENDING"
+PREVIOUS = "AWSPREVIOUS"
+DUE_KEY = (
+    "CREDENTIAL#DUE"  # the sparse partition of the by-status index holding credentials with something due
+)
 
 
 def prefix() -> str:
@@ -46,6 +53,18 @@ def prefix() -> str:
 def secret_name(account_id: str) -> str:
     """The secret of an account: its id under the vault prefix."""
     return f"{prefix()}{account_id}"
+
+
+def due_order_key(credential: Credential) -> str | None:
+    """Where a credential sorts in the due partition: when it is next due (or when its token rotation started, so
+    a failed automatic rotation is resumed), then its account id; None keeps it out of the partition."""
+    rotation = credential.rotation
+    if rotation is not None:
+        if rotation.last_failure is None or str(rotation.kind) != "token":
+            return None
+        return f"{format_time(rotation.started_at)}#{credential.account_id}"
+    when = next_due_at(credential)
+    return None if when is None else f"{format_time(when)}#{credential.account_id}"
 
 
 def new_version_id() -> str:
@@ -129,6 +148,81 @@ class Vault:
         except (ClientError, BotoCoreError) as exc:
             raise Unavailable("the vault could not restore the current credential version") from exc
 
+    def put_pending(self, secret_id: str, values: CredentialValues, *, version_id: str) -> None:
+        """Write ``values`` as version ``version_id`` labelled AWSPENDING (createSecret). Writing the same values
+        again under the same version id is a no-op in Secrets Manager, so a retried step succeeds."""
+        try:
+            aws.secretsmanager().put_secret_value(
+                SecretId=secret_id,
+                SecretString=values.to_secret_string(),
+                ClientRequestToken=version_id,
+                VersionStages=[PENDING],
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable("the vault could not write the pending credential version") from exc
+
+    def read_version(
+        self, secret_id: str, *, version_id: str, district_domains: Collection[str]
+    ) -> CredentialValues | None:
+        """The values of one version (by id, whatever its labels); None if it holds no value yet."""
+        try:
+            answer = aws.secretsmanager().get_secret_value(SecretId=secret_id, VersionId=version_id)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return None
+            raise Unavailable("the vault could not read the pending credential version") from exc
+        except BotoCoreError as exc:
+            raise Unavailable("the vault could not read the pending credential version") from exc
+        text = answer.get("SecretString")
+        if not text:
+            return None
+        return from_secret_string(str(text), district_domains=district_domains)
+
+    def stages(self, secret_id: str) -> tuple[str, dict[str, list[str]]]:
+        """(the secret's name, version id → staging labels)."""
+        try:
+            answer = aws.secretsmanager().describe_secret(SecretId=secret_id)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                raise Conflict("the vault holds no such secret") from None
+            raise Unavailable("the vault could not describe the secret") from exc
+        except BotoCoreError as exc:
+            raise Unavailable("the vault could not describe the secret") from exc
+        versions = answer.get("VersionIdsToStages") or {}
+        return str(answer["Name"]), {str(k): [str(s) for s in v] for k, v in versions.items()}
+
+    def promote(self, secret_id: str, *, version_id: str, current_version: str) -> None:
+        """finishSecret: AWSCURRENT moves to ``version_id`` (Secrets Manager moves AWSPREVIOUS to the old current
+        version), then AWSPENDING is taken off it. A retry after the move only removes the pending label."""
+        _, versions = self.stages(secret_id)
+        client = aws.secretsmanager()
+        try:
+            if CURRENT not in versions.get(version_id, []):
+                client.update_secret_version_stage(
+                    SecretId=secret_id,
+                    VersionStage=CURRENT,
+                    MoveToVersionId=version_id,
+                    RemoveFromVersionId=current_version,
+                )
+            if PENDING in versions.get(version_id, []):
+                client.update_secret_version_stage(
+                    SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=version_id
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable("the vault could not make the new credential version current") from exc
+
+    def drop_pending(self, secret_id: str, *, version_id: str) -> None:
+        """Take AWSPENDING off ``version_id`` (a cancelled rotation); nothing to do if it is not there."""
+        _, versions = self.stages(secret_id)
+        if PENDING not in versions.get(version_id, []):
+            return
+        try:
+            aws.secretsmanager().update_secret_version_stage(
+                SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=version_id
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise Unavailable("the vault could not drop the pending credential version") from exc
+
     # ------------------------------------------------------------------------------------------- records
     def get(self, account_id: str) -> StoredCredential | None:
         try:
@@ -138,6 +232,20 @@ class Vault:
         except PynamoDBException as exc:
             raise Unavailable("the credential record could not be read") from exc
         return StoredCredential(Credential.model_validate_json(str(record.body)), int(record.revision or 0))
+
+    def due(self, now: datetime, *, limit: int = 500) -> Iterator[Credential]:
+        """Credentials with something due at ``now`` (oldest first), from the sparse ``CREDENTIAL#DUE`` partition
+        of the by-status index: never a Scan."""
+        try:
+            for record in AccountRecord.by_status.query(
+                DUE_KEY,
+                AccountRecord.order_key <= f"{format_time(now)}~",
+                scan_index_forward=True,
+                limit=limit,
+            ):
+                yield Credential.model_validate_json(str(record.body))
+        except PynamoDBException as exc:
+            raise Unavailable("the credential records could not be read") from exc
 
     def save_part(
         self, credential: Credential, before: StoredCredential | None
@@ -154,6 +262,9 @@ class Vault:
             revision=revision,
             body=credential.model_dump_json(),
         )
+        due = due_order_key(credential)
+        if due is not None:
+            record.status_pk, record.order_key = DUE_KEY, due
 
         def part(tx: TransactWrite) -> None:
             tx.save(record, condition=condition)

@@ -14,7 +14,6 @@ from shared.domain.accounts import (
     AccountKind,
     AccountPlatform,
     AccountStatus,
-    CredentialKind,
     DisclosureConfigError,
     DisclosureItem,
     default_config,
@@ -23,6 +22,7 @@ from shared.domain.accounts import (
     record_unofficial,
     request_account,
 )
+from shared.domain.credentials import CredentialKind
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -640,11 +640,11 @@ def test_offboarding_removes_everywhere_and_reports_shortfalls() -> None:
     # credentials: admin reach both kinds, editor the tokens; nothing for the retired account
     rotations = {(r.account_id, r.kind) for r in plan.rotations}
     assert rotations == {
-        (a.id, CredentialKind.LOGIN),
-        (a.id, CredentialKind.PLATFORM_TOKENS),
-        (b.id, CredentialKind.LOGIN),
-        (b.id, CredentialKind.PLATFORM_TOKENS),
-        (c.id, CredentialKind.PLATFORM_TOKENS),
+        (a.id, CredentialKind.PASSWORD),
+        (a.id, CredentialKind.TOKEN),
+        (b.id, CredentialKind.PASSWORD),
+        (b.id, CredentialKind.TOKEN),
+        (c.id, CredentialKind.TOKEN),
     }
     assert all(r.reason for r in plan.rotations)
 
@@ -669,11 +669,11 @@ def test_offboarding_rotates_what_was_checked_out() -> None:
         actor=COMMS,
         roles=C,
         at=at(100),
-        checkouts=[(e.id, CredentialKind.LOGIN), (retired.id, CredentialKind.LOGIN)],
+        checkouts=[(e.id, CredentialKind.PASSWORD), (retired.id, CredentialKind.PASSWORD)],
     )
     assert not plan.changed
     assert [(r.account_id, r.kind, r.reason) for r in plan.rotations] == [
-        (e.id, CredentialKind.LOGIN, f"{LEAVER} checked it out of the vault")
+        (e.id, CredentialKind.PASSWORD, f"{LEAVER} checked it out of the vault")
     ]
 
 

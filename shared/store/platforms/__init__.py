@@ -28,6 +28,12 @@ delete         ``DELETE /{comment-id}``    hide the reply (see below)    ``rejec
   caller's own comments); ``rejected`` is the removal the channel owner has. Steward never bans the author
   (``banAuthor`` stays false): blocking is a separate, reviewed decision under the policies.
 
+Tokens: ``Platforms().refresh_token(platform, access_token=..., refresh_token=..., client=OAuthClient(...))``
+gives an :class:`IssuedToken` (Facebook / Instagram: Meta's long-lived token exchange, no refresh token; X: the
+refresh grant, which rotates the refresh token; YouTube: Google's refresh grant at ``STEWARD_GOOGLE_OAUTH_URL``).
+``Platforms().check_token(platform, token)`` gives the platform id of the account the token acts as (the Page or
+Instagram account, the X user, the YouTube channel); an invalid or revoked token is a :class:`PlatformRefused`.
+
 Errors: :class:`PlatformError` (retryable, an ``Unavailable``) and :class:`PlatformRefused` (final); both are
 :class:`PlatformFailure` and never contain the token.
 """
@@ -42,6 +48,7 @@ from shared.settings import Settings
 from shared.store.platforms._http import PLATFORM_NAMES, ClientConfig, PlatformName, retry_after_seconds
 from shared.store.platforms.errors import PlatformError, PlatformFailure, PlatformRefused
 from shared.store.platforms.meta import FacebookClient, InstagramClient
+from shared.store.platforms.oauth import IssuedToken, OAuthClient
 from shared.store.platforms.x import XClient
 from shared.store.platforms.youtube import (
     CommentThread,
@@ -70,6 +77,8 @@ __all__ = [
     "CommentThreadPage",
     "FacebookClient",
     "InstagramClient",
+    "IssuedToken",
+    "OAuthClient",
     "Operation",
     "PlatformError",
     "PlatformFailure",
@@ -134,7 +143,10 @@ class Platforms:
     @property
     def youtube(self) -> YouTubeClient:
         if self._youtube is None:
-            self._youtube = YouTubeClient(ClientConfig.for_platform("youtube", self._settings))
+            self._youtube = YouTubeClient(
+                ClientConfig.for_platform("youtube", self._settings),
+                oauth_config=ClientConfig.for_token_endpoint("youtube", self._settings),
+            )
         return self._youtube
 
     def action(self, platform: str, operation: str, item_id: str, token: str) -> ActionResult:
@@ -161,3 +173,37 @@ class Platforms:
         status = YOUTUBE_STATUS[op]
         self.youtube.set_moderation_status([item_id], status, token)
         return ActionResult(name, op, status, item_id)
+
+    def refresh_token(
+        self, platform: str, *, access_token: str, refresh_token: str | None, client: OAuthClient
+    ) -> IssuedToken:
+        """A fresh token for one account: Meta's long-lived exchange of ``access_token`` (Facebook, Instagram),
+        or the refresh grant with ``refresh_token`` (X, YouTube; BadRequest when it is ``None``). Keep the
+        result's ``refresh_token``: X rotates it. Raises PlatformRefused when the platform refuses (a revoked
+        grant, a wrong client) and PlatformError when it could not answer."""
+        name = self._token_platform(platform, "token refresh")
+        if name in ("facebook", "instagram"):
+            graph = self.facebook if name == "facebook" else self.instagram
+            return graph.exchange_token(access_token, client)
+        if name == "x":
+            return self.x.refresh_token(refresh_token, client)
+        return self.youtube.refresh_token(refresh_token, client)
+
+    def check_token(self, platform: str, token: str) -> str:
+        """The platform id of the account ``token`` acts as; PlatformRefused when the token is invalid or
+        revoked, PlatformError when the platform could not answer."""
+        name = self._token_platform(platform, "token check")
+        if name in ("facebook", "instagram"):
+            return (self.facebook if name == "facebook" else self.instagram).check_token(token)
+        if name == "x":
+            return self.x.check_token(token)
+        return self.youtube.check_token(token)
+
+    @staticmethod
+    def _token_platform(platform: str, what: str) -> PlatformName:
+        for name in PLATFORM_NAMES:
+            if platform == name:
+                return name
+        raise BadRequest(
+            f"the platform {platform!r} has no {what}: expected one of {', '.join(PLATFORM_NAMES)}"
+        )

@@ -3,7 +3,10 @@
 - One request per connection, no redirects followed (an ``Authorization`` header must never be replayed to another
   host), no proxy discovery, a bounded response size.
 - The access token travels only in the ``Authorization: Bearer`` header, never in a URL (URLs get logged), and is
-  redacted from anything the platform sends back before it reaches an exception or a log line.
+  redacted from anything the platform sends back before it reaches an exception or a log line. Token endpoints
+  send other secrets (a refresh token, the client secret, and for Meta's exchange the token itself in the query,
+  which is Meta's protocol): a call names them in ``secrets`` and they are redacted from every error the same way.
+  No URL is ever logged or put into an error.
 - Retries, up to ``attempts`` tries in all: on 429 (waiting what ``Retry-After`` says, or X's
   ``x-rate-limit-reset``), on 5xx, on errors the platform marks transient, and on timeouts and connection errors,
   with full-jitter exponential backoff otherwise. Any other 4xx is final. Every call the clients make is idempotent
@@ -14,12 +17,13 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -65,6 +69,16 @@ class ClientConfig:
             "youtube": s.youtube_api_url,
         }[platform]
         return cls(base_url=base, timeout=float(s.platform_timeout_seconds), attempts=s.platform_attempts)
+
+    @classmethod
+    def for_token_endpoint(cls, platform: PlatformName, settings: Settings | None = None) -> ClientConfig:
+        """Where ``platform``'s OAuth token endpoint is: the Graph API and X's API serve their own, YouTube's
+        is Google's (``STEWARD_GOOGLE_OAUTH_URL``)."""
+        s = settings or get_settings()
+        config = cls.for_platform(platform, s)
+        if platform == "youtube":
+            return cls(base_url=s.google_oauth_url, timeout=config.timeout, attempts=config.attempts)
+        return config
 
 
 @dataclass(frozen=True)
@@ -114,14 +128,30 @@ def redact(text: str, token: str) -> str:
     return text.replace(token, REDACTED) if token else text
 
 
-def _scrub(value: Any, token: str) -> Any:
-    """``value`` (parsed JSON) with every occurrence of the token redacted."""
+def redactions(values: Iterable[str | None]) -> tuple[str, ...]:
+    """The non-empty ``values`` and their URL-encoded forms (a platform may echo a query string back), longest
+    first so a secret that contains another is redacted whole."""
+    found: set[str] = set()
+    for value in values:
+        if value:
+            found.update({value, quote(value, safe=""), quote(value, safe="").replace("%20", "+")})
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def redact_all(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = redact(text, secret)
+    return text
+
+
+def _scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """``value`` (parsed JSON) with every occurrence of each secret redacted."""
     if isinstance(value, str):
-        return redact(value, token)
+        return redact_all(value, secrets)
     if isinstance(value, list):
-        return [_scrub(v, token) for v in value]
+        return [_scrub(v, secrets) for v in value]
     if isinstance(value, dict):
-        return {redact(str(k), token): _scrub(v, token) for k, v in value.items()}
+        return {redact_all(str(k), secrets): _scrub(v, secrets) for k, v in value.items()}
     return value
 
 
@@ -184,19 +214,29 @@ class HttpCore:
         method: str,
         path: str,
         *,
-        token: str,
+        token: str | None,
         query: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
         json_body: Any = None,
+        basic_auth: tuple[str, str] | None = None,
+        secrets: Iterable[str | None] = (),
+        read_error: ErrorReader | None = None,
     ) -> Response:
-        """Send ``method path`` until it succeeds, is refused, or the attempts run out."""
-        check_token(token)
+        """Send ``method path`` until it succeeds, is refused, or the attempts run out.
+
+        ``token`` goes in ``Authorization: Bearer``; a token endpoint passes ``None`` and authenticates the client
+        with ``basic_auth`` (id, secret) or in the form instead. Every one of ``secrets`` (and the token) is
+        redacted from error answers; a successful answer is scrubbed of the bearer token only, since a token
+        endpoint's answer legitimately holds the tokens it issues. ``read_error`` replaces the client's error
+        reader for this call (a token endpoint answers in its own shape)."""
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {check_token(token)}"
+        elif basic_auth is not None:
+            pair = f"{basic_auth[0]}:{basic_auth[1]}".encode()
+            headers["Authorization"] = f"Basic {base64.b64encode(pair).decode('ascii')}"
+        hidden = redactions([token, *secrets, basic_auth[1] if basic_auth else None])
         target = self._prefix + path + (f"?{urlencode(query)}" if query else "")
-        headers = {
-            "Authorization": f"Bearer {token}",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
         body: bytes | None = None
         if form is not None:
             body = urlencode(form).encode()
@@ -210,7 +250,9 @@ class HttpCore:
         attempts = self.config.attempts
         for attempt in range(1, attempts + 1):
             try:
-                return self._attempt(operation, method, target, headers, body, token, attempt)
+                return self._attempt(
+                    operation, method, target, headers, body, token, hidden, attempt, read_error
+                )
             except _Retry as retry:
                 wait = retry.wait
                 if wait is not None and wait > self.config.max_retry_after:
@@ -248,8 +290,10 @@ class HttpCore:
         target: str,
         headers: Mapping[str, str],
         body: bytes | None,
-        token: str,
+        token: str | None,
+        hidden: tuple[str, ...],
         attempt: int,
+        read_error: ErrorReader | None = None,
     ) -> Response:
         connection = self._connection()
         try:
@@ -270,11 +314,15 @@ class HttpCore:
 
         if len(raw) > MAX_RESPONSE_BYTES:
             raise _Retry(status, ErrorInfo(message="the response was larger than the client accepts"), None)
-        parsed = self._parse(raw, token)
         if 200 <= status < 300:
-            return Response(status, answer_headers, parsed)
-        info = self._read_error(status, parsed)
-        info = ErrorInfo(redact(info.message, token), info.reason, info.transient, info.not_found)
+            return Response(status, answer_headers, self._parse(raw, redactions([token])))
+        info = (read_error or self._read_error)(status, self._parse(raw, hidden))
+        info = ErrorInfo(
+            redact_all(info.message, hidden),
+            redact_all(info.reason, hidden) if info.reason else info.reason,
+            info.transient,
+            info.not_found,
+        )
         if status == 429 or status >= 500 or info.transient:
             wait = retry_after_seconds(answer_headers) if status in (429, 503) or info.transient else None
             raise _Retry(status, info, wait)
@@ -290,13 +338,13 @@ class HttpCore:
         )
 
     @staticmethod
-    def _parse(raw: bytes, token: str) -> Any:
+    def _parse(raw: bytes, hidden: tuple[str, ...]) -> Any:
         if not raw.strip():
             return None
         try:
-            return _scrub(json.loads(raw.decode("utf-8")), token)
+            return _scrub(json.loads(raw.decode("utf-8")), hidden)
         except (UnicodeDecodeError, ValueError):
-            return {"_text": redact(raw[:2000].decode("utf-8", "replace"), token)}
+            return {"_text": redact_all(raw[:2000].decode("utf-8", "replace"), hidden)}
 
     def _unavailable(
         self, operation: str, retry: _Retry, attempts: int, retry_after: float | None = None

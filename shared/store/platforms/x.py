@@ -5,6 +5,13 @@
 account started can be hidden, and no API lets an account delete someone else's reply (see the facade for how
 ``delete`` is mapped). Errors come either as ``{"errors": [{"message", ...}]}`` or as a problem document
 ``{"title", "detail", "type", "status"}``; rate limits are 429 with ``x-rate-limit-reset``.
+
+Tokens: :meth:`XClient.refresh_token` is ``POST /2/oauth2/token`` (form ``grant_type=refresh_token``,
+``refresh_token``, ``client_id``; the app's id and secret in HTTP Basic auth) → ``{"token_type", "expires_in",
+"access_token", "scope", "refresh_token"}``. X rotates the refresh token: the old one stops working, so the new one
+must be stored. A refresh is not idempotent: if an answer is lost and the retry is refused, the first attempt may
+have used the refresh token up (the refusal says so). Token endpoint errors are ``{"error", "error_description"}``
+(400/401, final). :meth:`XClient.check_token` is ``GET /2/users/me`` → ``{"data": {"id", "name", "username"}}``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,15 @@ from typing import Any
 
 from shared.store.platforms._http import ClientConfig, ErrorInfo, HttpCore, item_segment, text_of
 from shared.store.platforms.errors import PlatformRefused
+from shared.store.platforms.oauth import (
+    IssuedToken,
+    OAuthClient,
+    account_id,
+    checked_client,
+    issued_token,
+    read_oauth_error,
+    required_refresh_token,
+)
 
 
 def read_x_error(status: int, body: Any) -> ErrorInfo:
@@ -57,3 +73,39 @@ class XClient:
 
     def unhide(self, tweet_id: str, token: str) -> None:
         self.set_hidden(tweet_id, False, token)
+
+    def refresh_token(self, refresh_token: str | None, client: OAuthClient) -> IssuedToken:
+        """A new access token and the rotated refresh token (store it: the one passed in no longer works)."""
+        current = required_refresh_token("x", refresh_token)
+        checked_client("x", client)
+        try:
+            answer = self.core.call(
+                "refresh_token",
+                "POST",
+                "/2/oauth2/token",
+                token=None,
+                form={"grant_type": "refresh_token", "refresh_token": current, "client_id": client.client_id},
+                basic_auth=(client.client_id, client.client_secret),
+                secrets=(current,),
+                read_error=read_oauth_error(read_x_error),
+            )
+        except PlatformRefused as refused:
+            if refused.attempts < 2:
+                raise
+            raise PlatformRefused(
+                f"{refused.message} (an earlier attempt went unanswered and may have used the refresh token up: "
+                "X rotates it on every refresh)",
+                platform="x",
+                operation="refresh_token",
+                http_status=refused.http_status,
+                platform_message=refused.platform_message,
+                reason=refused.reason,
+                attempts=refused.attempts,
+            ) from None
+        return issued_token("x", answer, refresh_token=current)
+
+    def check_token(self, token: str) -> str:
+        """The id of the X user ``token`` acts as; PlatformRefused when it is invalid or revoked (401)."""
+        answer = self.core.call("check_token", "GET", "/2/users/me", token=token)
+        data = answer.body.get("data") if isinstance(answer.body, dict) else None
+        return account_id("x", answer, data.get("id") if isinstance(data, dict) else None)

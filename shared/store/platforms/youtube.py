@@ -11,6 +11,12 @@ The channel owner's OAuth token goes in ``Authorization: Bearer``. Google errors
 ``userRateLimitExceeded``, ``backendError`` and ``internalError`` are retried, ``quotaExceeded`` (the daily quota)
 is not: it comes back as a :class:`PlatformRefused` with ``reason == "quotaExceeded"`` so a poller can stop and
 resume tomorrow from its cursor.
+
+Tokens: :meth:`YouTubeClient.refresh_token` is Google's ``POST {STEWARD_GOOGLE_OAUTH_URL}/token`` (form
+``grant_type=refresh_token``, ``refresh_token``, ``client_id``, ``client_secret``) → ``{"access_token",
+"expires_in", "scope", "token_type"}``, usually without a new refresh token (the one passed in is kept); a revoked
+or expired grant is ``400 {"error": "invalid_grant"}`` (final). :meth:`YouTubeClient.check_token` is
+``GET /channels?part=id&mine=true`` → ``{"items": [{"id"}]}``; no item means the token reaches no channel.
 """
 
 from __future__ import annotations
@@ -24,6 +30,15 @@ from typing import Any, Literal
 from shared.errors import BadRequest
 from shared.store.platforms._http import ClientConfig, ErrorInfo, HttpCore, item_segment, text_of
 from shared.store.platforms.errors import PlatformRefused
+from shared.store.platforms.oauth import (
+    IssuedToken,
+    OAuthClient,
+    account_id,
+    checked_client,
+    issued_token,
+    read_oauth_error,
+    required_refresh_token,
+)
 
 ModerationStatus = Literal["heldForReview", "published", "rejected"]
 MODERATION_STATUSES: tuple[ModerationStatus, ...] = ("heldForReview", "published", "rejected")
@@ -155,11 +170,65 @@ class YouTubeClient:
     platform = "youtube"
 
     def __init__(
-        self, config: ClientConfig | None = None, *, sleep: Callable[[float], None] = time.sleep
+        self,
+        config: ClientConfig | None = None,
+        *,
+        oauth_config: ClientConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.core = HttpCore(
             "youtube", config or ClientConfig.for_platform("youtube"), read_google_error, sleep=sleep
         )
+        self._oauth_config = oauth_config
+        self._oauth_core: HttpCore | None = None
+        self._sleep = sleep
+
+    @property
+    def oauth_core(self) -> HttpCore:
+        """Google's token endpoint (``oauth_config``, else ``STEWARD_GOOGLE_OAUTH_URL``), made on first use."""
+        if self._oauth_core is None:
+            config = self._oauth_config or ClientConfig.for_token_endpoint("youtube")
+            self._oauth_core = HttpCore(
+                "youtube", config, read_oauth_error(read_google_error), sleep=self._sleep
+            )
+        return self._oauth_core
+
+    def refresh_token(self, refresh_token: str | None, client: OAuthClient) -> IssuedToken:
+        """A new access token; the refresh token stays the one passed in unless Google sends a new one."""
+        current = required_refresh_token("youtube", refresh_token)
+        checked_client("youtube", client)
+        answer = self.oauth_core.call(
+            "refresh_token",
+            "POST",
+            "/token",
+            token=None,
+            form={
+                "grant_type": "refresh_token",
+                "refresh_token": current,
+                "client_id": client.client_id,
+                "client_secret": client.client_secret,
+            },
+            secrets=(current, client.client_secret),
+        )
+        return issued_token("youtube", answer, refresh_token=current)
+
+    def check_token(self, token: str) -> str:
+        """The id of the channel ``token`` acts for; PlatformRefused when the token is invalid or revoked (401)
+        or reaches no channel."""
+        answer = self.core.call(
+            "check_token", "GET", "/channels", token=token, query={"part": "id", "mine": "true"}
+        )
+        items = answer.body.get("items") if isinstance(answer.body, dict) else None
+        if isinstance(items, list) and not items:
+            raise PlatformRefused(
+                "youtube check_token was refused: the token reaches no channel",
+                platform="youtube",
+                operation="check_token",
+                http_status=answer.status,
+                reason="noChannel",
+            )
+        first = items[0] if isinstance(items, list) and isinstance(items[0], dict) else {}
+        return account_id("youtube", answer, first.get("id"))
 
     def set_moderation_status(
         self, comment_ids: Sequence[str], status: ModerationStatus, token: str, *, ban_author: bool = False

@@ -1,0 +1,57 @@
+"""The credential rotation function. Three callers, told apart by the event's shape:
+
+- **Secrets Manager** invokes it as the secret's rotation function: ``{"Step", "SecretId", "ClientRequestToken"}``
+  (createSecret, setSecret, testSecret, finishSecret);
+- **the ``rotations`` queue** (SQS batch, partial failures): rotation requests from offboarding, compromise
+  reports, the API's token rotations and the schedule;
+- **the rotation schedule** (EventBridge): finds what is due and queues it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import handlers, rotation_service
+from shared.domain.credentials import parse_request
+from shared.errors import BadRequest
+from shared.observability import logger
+from shared.store import dead_letters
+
+QUEUE = "rotations"
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def process(record: SQSRecord) -> None:
+    try:
+        request = parse_request(record.body)
+    except BadRequest as exc:
+        dead_letters.send(QUEUE, record, exc.message)
+        return
+    try:
+        outcome = rotation_service.handle_request(request)
+    except Exception as exc:
+        if dead_letters.on_last_attempt(QUEUE, record, exc):
+            return
+        raise
+    logger.info("rotation request handled", extra={"account_id": request.account_id, "outcome": outcome})
+
+
+def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Step" in event:
+        return {"result": rotation_service.secretsmanager_step(event)}
+    if "Records" in event:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=process, processor=processor, context=context
+            )
+        )
+    summary = rotation_service.sweep()
+    logger.info("rotation schedule ran", extra={"summary": summary})
+    return summary
+
+
+handler = handlers.entry(work, "id")
