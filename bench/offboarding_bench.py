@@ -13,6 +13,7 @@ subject; the medians are compared.
 
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 import time
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
 DOMAIN = "district.example.org"
@@ -127,12 +128,19 @@ def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
     who = Identity(
         subject="sub-bench", username="tech.ortiz", email=f"tech.ortiz@{DOMAIN}", roles=frozenset({Role.IT})
     )
-    with mock_aws():
-        provisioned = provision(boto3.session.Session(region_name=REGION))
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    os.environ["STEWARD_AWS_ENDPOINT_URL"] = endpoint
+    get_settings.cache_clear()
+    try:
+        provisioned = provision(boto3.session.Session(region_name=REGION), endpoint)
         os.environ.update(provisioned.env)
         aws.reset()
-        secrets = boto3.client("secretsmanager", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
+        secrets = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint)
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
         names = [f"bench/floor/{i}" for i in range(accounts)]
         for name in names:
             secrets.create_secret(Name=name, SecretString='{"password": "initial"}')
@@ -161,6 +169,10 @@ def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
             reset(r)
             floor_times.append(_timed(lambda r=r: floor(r)))  # type: ignore[misc]
             subject_times.append(_timed(subject))
+    finally:
+        server.stop()
+        os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
+        get_settings.cache_clear()
 
     seconds, floor_seconds = statistics.median(subject_times), statistics.median(floor_times)
     return [

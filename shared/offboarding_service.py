@@ -50,11 +50,10 @@ from shared.store.account_store import (
     AccountStore,
     StoredAccount,
     checkout_key,
-    steward_key,
 )
 
 ACTION = "staff.offboarded"
-CHUNK = 25  # accounts per audit entry
+CHUNK = 50  # accounts per audit entry (about 8 KB of details)
 WRITE_ATTEMPTS = 3  # for an account that changed between the read and the write
 REASON_MIN, REASON_MAX = 3, 500
 # Tokens first: they are refreshed automatically, the password needs a person (shared.domain.credentials).
@@ -197,8 +196,7 @@ def offboard(who: Identity, email: str, reason: str) -> OffboardingReport:
     email, reason = _check(who, email, reason)
     at = _now()
     accounts = store()
-    stewarded = accounts.ids_in(steward_key(email))
-    checked_out = accounts.ids_in(checkout_key(email))
+    stewarded, checked_out = accounts.reach(email)
     raw = accounts.offboarding(email)
     record = _Record.model_validate_json(raw) if raw is not None else None
     earlier = [r.account_id for r in record.removed_from] if record else []
@@ -398,7 +396,8 @@ def _request(rotation: RotationQueued, email: str, who: Identity) -> RotationReq
 
 
 def _notify(report: OffboardingReport, written: dict[str, Account], *, queued: bool) -> None:
-    """Best effort (shared.notices): the summary, then one notice per account left below two admins."""
+    """Best effort (shared.notices): the summary, then one notice listing the accounts left below two admins
+    (one message, however many accounts: the director acts on the list)."""
     notices.send(
         "staff.offboarded",
         f"{report.email} offboarded from {len(written)} account(s)",
@@ -411,16 +410,21 @@ def _notify(report: OffboardingReport, written: dict[str, Account], *, queued: b
         rotations_queued=queued,
         below_minimum=[s.account_id for s in report.below_minimum],
     )
-    for short in report.below_minimum:
-        if short.account_id in written:
-            notices.send(
-                "account.below_two_admins",
-                f"account {short.account_id} needs {short.needed} more admin(s)",
-                account_id=short.account_id,
-                school=short.school,
-                platform=str(short.platform),
-                admins_left=list(short.admins_left),
-                needed=short.needed,
-                offboarded=report.email,
-                offboarding_id=report.offboarding_id,
-            )
+    short = [s for s in report.below_minimum if s.account_id in written]
+    if short:
+        notices.send(
+            "account.below_two_admins",
+            f"{len(short)} account(s) need an admin after the offboarding of {report.email}",
+            accounts=[
+                {
+                    "account_id": s.account_id,
+                    "school": s.school,
+                    "platform": str(s.platform),
+                    "admins_left": list(s.admins_left),
+                    "needed": s.needed,
+                }
+                for s in short
+            ],
+            offboarded=report.email,
+            offboarding_id=report.offboarding_id,
+        )

@@ -57,6 +57,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -1120,9 +1121,19 @@ class RotationRequest(_Frozen):
         return self.model_dump_json()
 
 
-def parse_request(body: str) -> RotationRequest:
-    """A queued request, or BadRequest saying what is wrong with it (it can never succeed: dead-letter it)."""
+_REQUESTS = TypeAdapter(list[RotationRequest])
+
+
+def parse_requests(body: str) -> list[RotationRequest]:
+    """The requests of one queued message (a JSON array of them, or one alone), or BadRequest saying what is wrong
+    (such a message can never succeed: dead-letter it)."""
+    text = body.strip()
     try:
-        return RotationRequest.model_validate_json(body)
+        if text.startswith("["):
+            found = _REQUESTS.validate_json(text)
+            if not found:
+                raise BadRequest("not a rotation request: an empty list")
+            return found
+        return [RotationRequest.model_validate_json(text)]
     except ValidationError as error:
         raise BadRequest(f"not a rotation request: {_validation_message(error)}") from None

@@ -126,7 +126,8 @@ def steward_key(email: str) -> str:
 
 
 def checkout_key(email: str) -> str:
-    """The ``by-steward`` partition of the credentials a person checked out (see the module docstring)."""
+    """The sort key of the item saying a person checked out an account's credential; the item sits in the person's
+    ``by-steward`` partition (:func:`steward_key`) beside their steward items, so one query finds both."""
     return f"{CHECKOUT}{normalize_email(email)}"
 
 
@@ -282,6 +283,8 @@ class AccountStore:
                 scan_index_forward=False,
                 page_size=page_size,
             ):
+                if not str(record.sk).startswith(STEWARD):
+                    continue  # a checkout item (reach_part): not a steward
                 chunk.append((str(record.order_key), _id_of(record.pk)))
                 if len(chunk) >= page_size:
                     yield from (pair for pair in self._read_all(chunk) if wanted(pair[1]))
@@ -300,14 +303,14 @@ class AccountStore:
 
     # ------------------------------------------------------------------------------------------- offboarding
     def reach_part(self, account_id: str, email: str, at: datetime) -> Callable[[TransactWrite], None]:
-        """The item saying ``email`` checked out the credential of ``account_id`` (found by
-        :meth:`ids_in` with :func:`checkout_key`), as a part of the checkout's transaction. Its sort key in the
-        index is the checkout time; a later checkout by the same person replaces it."""
+        """The item saying ``email`` checked out the credential of ``account_id`` (found by :meth:`reach`), as a
+        part of the checkout's transaction. Its sort key in the index is the checkout time; a later checkout by the
+        same person replaces it. Searches by steward skip it."""
         record = AccountRecord(
             pk=account_key(account_id),
             sk=checkout_key(email),
             order_key=f"{format_time(at)}#{account_id}",
-            steward_pk=checkout_key(email),
+            steward_pk=steward_key(email),
         )
 
         def part(tx: TransactWrite) -> None:
@@ -315,13 +318,22 @@ class AccountStore:
 
         return part
 
-    def ids_in(self, key: str) -> list[str]:
-        """The account ids of one ``by-steward`` partition (:func:`steward_key` or :func:`checkout_key`), in index
-        order. The index is eventually consistent: an item written a moment ago may be missing."""
+    def reach(self, email: str) -> tuple[list[str], list[str]]:
+        """(the accounts ``email`` stewards, the accounts whose credential they checked out), by id in index order,
+        from one query of their ``by-steward`` partition. The index is eventually consistent: an item written a
+        moment ago may be missing."""
+        stewards, checkouts = f"{STEWARD}{normalize_email(email)}", checkout_key(email)
+        stewarded: list[str] = []
+        checked_out: list[str] = []
         try:
-            return [_id_of(r.pk) for r in AccountRecord.by_steward.query(key)]
+            for record in AccountRecord.by_steward.query(steward_key(email)):
+                if record.sk == stewards:
+                    stewarded.append(_id_of(record.pk))
+                elif record.sk == checkouts:
+                    checked_out.append(_id_of(record.pk))
         except PynamoDBException as exc:
             raise Unavailable("the account registry could not be read") from exc
+        return stewarded, checked_out
 
     def get_many(self, account_ids: Collection[str]) -> dict[str, StoredAccount]:
         """The accounts with their revisions, by id (consistent batch reads; a missing one is left out)."""
