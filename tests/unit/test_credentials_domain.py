@@ -26,9 +26,11 @@ from shared.domain.credentials import (
     PlatformTokens,
     RotationPhase,
     RotationPolicy,
+    RotationRequest,
     RotationStep,
     audit_details,
     cancel_rotation,
+    check_pending_password,
     checkout,
     complete_step,
     confirm_set,
@@ -40,10 +42,14 @@ from shared.domain.credentials import (
     generate_password,
     hand_over,
     is_due,
+    kinds_due,
     new_credential,
+    next_due_at,
     next_token_refresh,
+    parse_requests,
     parse_values,
     pending_values,
+    raise_flags,
     record_failure,
     report_compromise,
     secret_strings,
@@ -745,3 +751,79 @@ def test_times_must_be_timezone_aware() -> None:
             actor="it",
             at=datetime(2026, 1, 1),  # noqa: DTZ001
         )
+
+
+# ── the schedule: what is due when ───────────────────────────────────────────────────────────────────────────
+
+
+def test_a_checkout_is_due_after_its_grace_and_a_compromise_at_once() -> None:
+    cred, _ = checkout(stored(), values(), actor="it@district.org", roles=IT, reason="post the news", at=T0)
+    grace = RotationPolicy().checkout_grace
+    assert next_due_at(cred) == T0 + grace
+    assert kinds_due(cred, T0 + grace - timedelta(seconds=1)) == []
+    assert kinds_due(cred, T0 + grace) == [CredentialKind.TOKEN, CredentialKind.PASSWORD]  # tokens first
+    compromised = report_compromise(stored(), actor="it@district.org", at=T0, reason="phished")
+    assert kinds_due(compromised, T0) == [CredentialKind.TOKEN, CredentialKind.PASSWORD]
+    assert next_due_at(compromised) == T0
+
+
+def test_tokens_are_due_before_they_expire_and_passwords_never_by_age() -> None:
+    cred = stored()  # the token expires at T0 + 60 days
+    margin = RotationPolicy().token_refresh_margin
+    assert next_due_at(cred) == T0 + timedelta(days=60) - margin
+    assert kinds_due(cred, T0 + timedelta(days=60) - margin) == [CredentialKind.TOKEN]
+    assert kinds_due(cred, T0 + timedelta(days=3650)) == [CredentialKind.TOKEN]  # never the password
+    no_tokens = stored(values(tokens=None))
+    assert next_due_at(no_tokens) is None
+    assert kinds_due(no_tokens, T0 + timedelta(days=3650)) == []
+
+
+def test_raising_the_same_flag_twice_changes_nothing_and_kinds_absent_are_skipped() -> None:
+    no_tokens = stored(values(tokens=None))
+    flagged = raise_flags(
+        no_tokens,
+        (CredentialKind.TOKEN, CredentialKind.PASSWORD),
+        DueReason.OFFBOARDING,
+        "offboarding of a@district.org",
+        actor="system",
+        at=T0,
+    )
+    assert [(f.kind, f.reason) for f in flagged.due] == [(CredentialKind.PASSWORD, DueReason.OFFBOARDING)]
+    again = raise_flags(
+        flagged,
+        (CredentialKind.PASSWORD,),
+        DueReason.OFFBOARDING,
+        "offboarding of a@district.org",
+        actor="s",
+        at=T0,
+    )
+    assert again is flagged
+
+
+def test_a_pending_password_must_be_new_long_and_for_the_same_login() -> None:
+    current = values()
+    check_pending_password(current, current.with_password("N3w-Password-Generated-24x"))
+    with pytest.raises(Conflict, match="current one"):
+        check_pending_password(current, current)
+    with pytest.raises(Conflict, match="20"):
+        check_pending_password(current, current.with_password("Short-But-Valid-17"))
+    with pytest.raises(Conflict, match="another login"):
+        check_pending_password(
+            current, values(login_email="other@district.org", password="N3w-Password-Gen-24xx")
+        )
+
+
+def test_queued_requests_parse_alone_or_as_a_list_and_garbage_is_refused() -> None:
+    request = RotationRequest(
+        account_id="acct-1",
+        kinds=(CredentialKind.TOKEN,),
+        reason=DueReason.OFFBOARDING,
+        detail="offboarding of a@district.org",
+        requested_by="user:it",
+        requested_at=T0,
+    )
+    assert parse_requests(request.body()) == [request]
+    assert parse_requests(f"[{request.body()},{request.body()}]") == [request, request]
+    for garbage in ("[]", "{}", "not json", '[{"account_id": "x"}]', '{"account_id": "a", "kinds": []}'):
+        with pytest.raises(BadRequest, match="not a rotation request"):
+            parse_requests(garbage)
