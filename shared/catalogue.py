@@ -108,6 +108,10 @@ class Queue:
         return resource_env_var("QUEUE", self.dlq_key)
 
 
+# What a platform-issued secret field holds until an operator puts the platform's value in.
+SECRET_PLACEHOLDER = "set-me-to-the-value-the-platform-issued"  # noqa: S105 (a marker, not a secret)
+
+
 @dataclass(frozen=True)
 class Secret:
     """A Secrets Manager secret holding a JSON object with these fields."""

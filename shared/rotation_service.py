@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import audit, notices
+from shared import audit, catalogue, notices
 from shared.api import Identity
 from shared.domain import credentials as domain
 from shared.domain.content import format_time
@@ -143,7 +143,8 @@ def _oauth_client(platform: str) -> OAuthClient:
         raise BadRequest(f"{platform} accounts have no token refresh")
     values = secret_fields(OAUTH_CLIENTS)
     client_id, client_secret = values.get(fields[0], ""), values.get(fields[1], "")
-    if not client_id or not client_secret:
+    unset = ("", catalogue.SECRET_PLACEHOLDER)
+    if client_id in unset or client_secret in unset:
         raise Conflict(f"the district's {platform} OAuth client is not configured (secret {OAUTH_CLIENTS})")
     return OAuthClient(client_id=client_id, client_secret=client_secret)
 

@@ -18,7 +18,7 @@ from infrastructure.constructs import nag
 from infrastructure.constructs.naming import construct_id
 from shared import catalogue
 
-PLACEHOLDER = "set-me-to-the-value-the-platform-issued"
+PLACEHOLDER = catalogue.SECRET_PLACEHOLDER
 
 
 class Secrets(Construct):

@@ -41,7 +41,7 @@ LOCAL_SECRETS: dict[str, dict[str, tuple[str, str]]] = {
     "websub": {"secret": ("STEWARD_WEBSUB_SECRET", "local-websub-secret")},
     # The OAuth clients the rotation function refreshes tokens with: the fake platform server's one client.
     "oauth-clients": {
-        f"{platform}_{part}": (f"STEWARD_{platform.upper()}_{part.upper()}", value)
+        f"{platform}_{part}": (f"STEWARD_OAUTH_{platform.upper()}_{part.upper()}", value)
         for platform, id_name in (("meta", "app"), ("x", "client"), ("google", "client"))
         for part, value in ((f"{id_name}_id", FAKE_CLIENT_ID), (f"{id_name}_secret", FAKE_CLIENT_SECRET))
     },
