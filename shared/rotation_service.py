@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared import audit, catalogue, notices
+from shared import catalogue, notices
 from shared.api import Identity
 from shared.domain import credentials as domain
 from shared.domain.content import format_time
@@ -52,7 +52,7 @@ from shared.store.account_store import AccountStore
 from shared.store.platforms import OAuthClient, PlatformFailure, PlatformRefused, Platforms
 from shared.store.secrets import secret_fields
 from shared.store.vault import CURRENT, PENDING, StoredCredential, Vault, new_version_id, prefix
-from shared.vault_service import CredentialView, district_domains, resource, view
+from shared.vault_service import CredentialView, commit, district_domains, view
 
 WORKER = "system:credential-rotation"
 SECRETS_MANAGER = "system:secretsmanager"
@@ -84,47 +84,27 @@ def _load(account_id: str) -> StoredCredential:
 
 
 def _save(actor: str, before: StoredCredential, after: Credential) -> StoredCredential:
-    """Write ``after`` over ``before`` with its audit entry (one transaction); nothing if the domain changed
-    nothing."""
+    """Commit ``after`` with its audit entry (the event's details and the rotation's state, never a value);
+    nothing if the domain changed nothing."""
     if after is before.credential:
         return before
-    event = after.history[-1]
-    details: dict[str, Any] = {**event.details, **({"reason": event.reason} if event.reason else {})}
-    details["rotation"] = domain.audit_details(after)["rotation"]
-    details["rotation_due"] = domain.audit_details(after)["rotation_due"]
-    audit.append(
-        actor,
-        f"credential.{event.action}",
-        resource(after.account_id),
-        details,
-        also=[_vault().save_part(after, before)],
-    )
-    logger.info(
-        "credential rotation changed",
-        extra={"account_id": after.account_id, "action": event.action, "details": event.details},
-    )
-    return StoredCredential(after, before.revision + 1)
+    summary = domain.audit_details(after)
+    details = {
+        **after.history[-1].details,
+        "rotation": summary["rotation"],
+        "rotation_due": summary["rotation_due"],
+    }
+    return commit(actor, after, before, details)
 
 
 def _notify(event: str, subject: str, credential: Credential, **details: Any) -> None:
-    rotation = credential.rotation
+    """A notice on ``account-notices`` (best effort) naming the credential and its rotation, never a value."""
     notices.send(
         f"credential.{event}",
         subject,
         credential.account_id,
         login_email=credential.login_email,
-        **(
-            {
-                "rotation": {
-                    "kind": str(rotation.kind),
-                    "version_id": rotation.version_id,
-                    "phase": str(rotation.phase),
-                    "next_step": str(rotation.next_step),
-                }
-            }
-            if rotation is not None
-            else {}
-        ),
+        rotation=domain.audit_details(credential)["rotation"],
         **details,
     )
 

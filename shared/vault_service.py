@@ -129,16 +129,18 @@ def _credential(account_id: str) -> StoredCredential:
     return stored
 
 
-def _commit(
-    who: Identity,
+def commit(
+    actor: str,
     after: Credential,
     before: StoredCredential | None,
     details: dict[str, Any],
     also: Sequence[TransactionPart] = (),
-) -> None:
+) -> StoredCredential:
+    """Write the credential record ``after`` (over ``before`` as read) and its audit entry in one transaction:
+    action ``credential.<its last event>``, the event's reason added to ``details``. Returns the record as stored."""
     event = after.history[-1]
     audit.append(
-        who.actor,
+        actor,
         f"credential.{event.action}",
         resource(after.account_id),
         {**details, **({"reason": event.reason} if event.reason else {})},
@@ -148,6 +150,7 @@ def _commit(
         "credential changed",
         extra={"account_id": after.account_id, "action": event.action, "version_id": after.current_version},
     )
+    return StoredCredential(after, (before.revision if before else 0) + 1)
 
 
 def _replaced(old: Credential, fresh: Credential, who: Identity, at: datetime) -> Credential:
@@ -196,7 +199,7 @@ def store(account_id: str, who: Identity, data: dict[str, Any]) -> CredentialVie
     )
     after = fresh if before is None else _replaced(before.credential, fresh, who, at)
     try:
-        _commit(who, after, before, {**domain.audit_details(after), "values": values.redacted()})
+        commit(who.actor, after, before, {**domain.audit_details(after), "values": values.redacted()})
     except StewardError:
         _undo(account_id, secret_id, version_id)
         raise
@@ -235,7 +238,7 @@ def checkout(account_id: str, who: Identity, reason: str) -> CheckoutView:
     )
     # Who checked it out is found again when they are offboarded (shared.offboarding_service).
     reach = [AccountStore().reach_part(account_id, who.email, given.at)] if who.email else []
-    _commit(who, after, before, given.audit_details(), also=reach)
+    commit(who.actor, after, before, given.audit_details(), also=reach)
     notifier.publish(
         f"Steward: credential of account {account_id} checked out",
         {
