@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from shared import audit, paging
+from shared import audit, notices, paging
 from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain import accounts as domain
@@ -203,7 +203,28 @@ def _commit(who: Identity, after: Account, before: StoredAccount | None) -> Acco
         "account changed",
         extra={"account_id": after.id, "action": change.action, "status": str(after.status)},
     )
+    _notify(after, change)
     return after
+
+
+def _notify(account: Account, change: AccountChange) -> None:
+    """The change on ``account-notices``: who changed what, the status, and whose approval is awaited next (so the
+    principal or the director can subscribe to what waits for them)."""
+    waiting = account.pending_approval
+    notices.send(
+        f"account.{change.action}",
+        f"{account.platform} account {account.handle}: {change.action.replace('_', ' ')}",
+        account.id,
+        school=account.school,
+        platform=str(account.platform),
+        handle=account.handle,
+        status=str(account.status),
+        by=change.actor,
+        **({"reason": change.reason} if change.reason else {}),
+        **({"awaiting_approval_of": str(waiting)} if waiting else {}),
+        admin_shortfall=account.admin_shortfall,
+        details=dict(change.details),
+    )
 
 
 def _create(who: Identity, account: Account) -> AccountView:

@@ -147,6 +147,26 @@ def test_request_to_active_checkout_assisted_rotation_and_offboarding(
     assert any(e["details"].get("email") == COACH for e in _staff_entries())
     assert audit.verify().ok
 
+    # Every change was announced on account-notices (the principal and director subscribe to what awaits them).
+    announced = rot.notices()
+    kinds = {json.loads(n["Message"])["kind"] for n in announced}
+    assert {
+        "account.requested",
+        "account.approved_by_principals",
+        "account.approved",
+        "account.steward_added",
+        "account.disclosure_confirmed",
+        "account.activated",
+        "credential.rotation_started",
+        "credential.handover_ready",
+        "credential.rotation_finished",
+        "staff.offboarded",
+        "account.below_two_admins",
+    } <= kinds, kinds
+    requested = next(json.loads(n["Message"]) for n in announced if "account.requested" in n["Message"])
+    assert requested["awaiting_approval_of"] == "principals"
+    bodies += [n["Message"] for n in announced]
+
     # No secret value anywhere: logs (every logger at DEBUG), stdout/stderr, responses (but the two that
     # hand them out), audit details.
     captured = capfd.readouterr()
