@@ -4,7 +4,14 @@ A parent comments on the high school's Facebook page with a staff member's phone
 fake) delivers the signed webhook; Steward keeps it, archives the comment write-once, finds it breaks the
 published private-information rule, and hides it on Facebook with the rule recorded. A moderator reviews the case
 and restores the comment. A sharp criticism of the board arrives too, and nothing happens to it: criticism is
-never a ground. Last, the audit trail verifies.
+never a ground.
+
+Then an official account's life: a teacher requests a classroom account, the principal and the communications
+director approve it, the director names its stewards, confirms every disclosure and activates it. IT stores its
+credential in the vault, checks it out with a reason and rotates the password by hand (the values and the new
+password are returned by the API but never printed). When one admin steward is offboarded, the account is reported
+below two admins and the rotation function (polling its queue in the local runtime) refreshes the page token
+through the (fake) platform and opens a password rotation that waits for IT. Last, the audit trail verifies.
 """
 
 from __future__ import annotations
@@ -14,12 +21,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
 from shared.domain import webhooks
+from shared.domain.accounts import default_config
 from shared.domain.cases import CaseState
 from shared.domain.webhooks import Platform
 
@@ -30,6 +40,11 @@ SECRET_OF: dict[Platform, tuple[str, str]] = {
     "x": ("x-app", "consumer_secret"),
     "youtube": ("websub", "secret"),
 }
+NOT_SHOWN = "(returned once, not shown)"
+
+
+class DemoFailed(Exception):
+    """A step did not give the expected answer: the demo stops with this message and exits non-zero."""
 
 
 def call(
@@ -72,15 +87,18 @@ class Demo:
     def show(self, label: str, status: int, reply: Any) -> None:
         print(f"   {label} -> {status}: {json.dumps(reply)[:300]}")
 
-    def secret(self, platform: Platform) -> str:
-        key, field = SECRET_OF[platform]
-        client = boto3.client(
-            "secretsmanager",
+    def aws(self, service: Literal["secretsmanager"]) -> Any:
+        return boto3.client(
+            service,
             endpoint_url=self.state["endpoint"],
             region_name=self.state["region"],
             aws_access_key_id="steward-local",
             aws_secret_access_key="steward-local",  # noqa: S106 - moto accepts any credentials
         )
+
+    def secret(self, platform: Platform) -> str:
+        key, field = SECRET_OF[platform]
+        client = self.aws("secretsmanager")
         name = self.state["env"][f"STEWARD_SECRET_{key.upper().replace('-', '_')}"]
         value = json.loads(client.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"])
         return str(value[field])
@@ -123,6 +141,11 @@ class Demo:
         _, calls = call(f"{self.platforms}/__calls")
         return [c["operation"] for c in calls if comment_id in c.get("path", "")]
 
+    def token_calls(self) -> list[str]:
+        """The token operations the (fake) platforms received so far (refresh, check), in order."""
+        _, calls = call(f"{self.platforms}/__calls")
+        return [c["operation"] for c in calls if c["operation"].endswith(("refresh_token", "check_token"))]
+
     def run(self) -> int:
         self.say("Steward answers")
         self.show("GET /health", *call(f"{self.api}/health"))
@@ -162,10 +185,258 @@ class Demo:
         time.sleep(1.5)
         print(f"   cases for it: {len(self.cases_of(criticism['comment_id'], wait=3))}")
 
-        self.say("Staff may not work the moderation queue; the records officer verifies the audit trail")
+        self.say("Staff may not work the moderation queue")
         self.show(
             "GET /moderation/cases as staff", *call(f"{self.api}/moderation/cases", token=self.token("staff"))
         )
+
+        try:
+            self.official_account()
+        except DemoFailed as exc:
+            print(f"   FAILED: {exc}")
+            return 1
+
+        self.say("The records officer verifies the audit trail")
         status, report = call(f"{self.api}/audit/verify", token=self.token("records"))
         self.show("GET /audit/verify as records", status, {"ok": (report or {}).get("ok")})
         return 0 if status == 200 and report.get("ok") else 1
+
+    # ------------------------------------------------------------------------------ official accounts, the vault
+    def expect(self, label: str, status: int, reply: Any, wanted: int = 200, shown: Any = None) -> Any:
+        """Print the step (``shown`` instead of the reply when given), and stop the demo unless it answered
+        ``wanted``. An error reply is printed as the API gave it (errors never carry a secret value)."""
+        self.show(label, status, shown if shown is not None and status == wanted else reply)
+        if status != wanted:
+            raise DemoFailed(f"{label} answered {status}, expected {wanted}")
+        return reply
+
+    def credential(self, account_id: str, token: str) -> dict[str, Any]:
+        status, reply = call(f"{self.api}/accounts/{account_id}/credential", token=token)
+        if status != 200:
+            raise DemoFailed(f"GET /accounts/{{id}}/credential answered {status}: {json.dumps(reply)[:300]}")
+        return dict(reply)
+
+    def official_account(self) -> None:
+        """The official-account and vault story (module docstring); DemoFailed at the first unexpected answer."""
+        self.say("A teacher requests an official classroom account on Facebook")
+        story = _Story(
+            tokens={r: self.token(r) for r in ("staff", "principals", "communications", "it")},
+            domain=sorted(default_config().email_domains)[0],
+            stamp=int(time.time()),
+        )
+        self.request_and_approve(story)
+        self.stewards_disclosures_activate(story)
+        self.store_and_check_out(story)
+        self.rotate_password(story)
+        self.offboard_an_admin(story)
+
+    def request_and_approve(self, story: _Story) -> None:
+        status, reply = call(
+            f"{self.api}/accounts",
+            "POST",
+            token=story.tokens["staff"],
+            body={
+                "platform": "facebook",
+                "handle": f"ssd-room-12-science-{story.stamp}",
+                "school": "Steward High School",
+                "purpose": "News and reminders for Room 12's science classes",
+                "audience": "Room 12 students and their families",
+                "kind": "classroom",
+            },
+        )
+        account = self.expect("POST /accounts as staff", status, reply, 201, shown=_status(reply))
+        story.account_id = str(account["id"])
+        story.url = f"{self.api}/accounts/{story.account_id}"
+        print(f"   account {story.account_id[:12]}…: {account.get('kind')}, status {account.get('status')}")
+
+        self.say("The principal approves, then the communications director")
+        for role in ("principals", "communications"):
+            status, reply = call(
+                f"{story.url}/approve", "POST", token=story.tokens[role], body={"note": "Fits AR 1114."}
+            )
+            self.expect(f"POST /accounts/{{id}}/approve as {role}", status, reply, shown=_status(reply))
+        if reply.get("status") != "approved":
+            raise DemoFailed(f"the account is {reply.get('status')} after both approvals, not approved")
+
+    def stewards_disclosures_activate(self, story: _Story) -> None:
+        comms = story.tokens["communications"]
+        self.say("The director names its stewards: two admins and an editor, all district staff")
+        story.admins = [f"room12.admin{n}.{story.stamp}@{story.domain}" for n in (1, 2)]
+        editor = f"room12.editor.{story.stamp}@{story.domain}"
+        for email, role in ((story.admins[0], "admin"), (story.admins[1], "admin"), (editor, "editor")):
+            status, reply = call(
+                f"{story.url}/stewards", "POST", token=comms, body={"email": email, "role": role}
+            )
+            self.expect(f"POST /accounts/{{id}}/stewards {role} {email}", status, reply, shown=_status(reply))
+
+        self.say("The director confirms every disclosure the account must display, then activates it")
+        status, checklist = call(f"{story.url}/disclosures", token=comms)
+        missing = self.expect("GET /accounts/{id}/disclosures", status, checklist, shown=_missing(checklist))
+        for item in missing.get("missing") or []:
+            status, checklist = call(f"{story.url}/disclosures/{item}/confirm", "POST", token=comms)
+            self.expect(
+                f"POST /accounts/{{id}}/disclosures/{item}/confirm",
+                status,
+                checklist,
+                shown=_missing(checklist, count=True),
+            )
+        status, reply = call(f"{story.url}/activate", "POST", token=comms)
+        self.expect("POST /accounts/{id}/activate as communications", status, reply, shown=_status(reply))
+        if reply.get("status") != "active":
+            raise DemoFailed(f"the account is {reply.get('status')} after activation, not active")
+
+    def store_and_check_out(self, story: _Story) -> None:
+        it = story.tokens["it"]
+        self.say("IT stores the account's credential in the vault; the API never echoes a value")
+        status, reply = call(
+            f"{story.url}/credential",
+            "PUT",
+            token=it,
+            body={
+                "login_email": f"room12.social.{story.stamp}@{story.domain}",
+                "password": story.password,
+                "tokens": {
+                    "page_access_token": story.page_token,
+                    "refresh_token": None,
+                    "expires_at": (datetime.now(UTC) + timedelta(days=50)).isoformat(timespec="seconds"),
+                },
+            },
+        )
+        shown = {k: (reply or {}).get(k) for k in ("login_email", "has_password", "has_tokens", "checkouts")}
+        self.expect("PUT /accounts/{id}/credential as it", status, reply, shown=shown)
+
+        self.say("IT checks the credential out, with a reason (recorded, audited, notified)")
+        status, reply = call(
+            f"{story.url}/credential/checkout",
+            "POST",
+            token=it,
+            body={"reason": "Set up the page's cover photo and pinned post."},
+        )
+        given = (reply or {}).get("values") if status == 200 else None
+        shown = {"version_id": (reply or {}).get("version_id"), "values": NOT_SHOWN if given else None}
+        self.expect("POST /accounts/{id}/credential/checkout as it", status, reply, shown=shown)
+        if not given or not given.get("password"):
+            raise DemoFailed("the checkout returned no values")
+        print(f"   values returned: {', '.join(sorted(k for k, v in given.items() if v))}")
+
+    def rotate_password(self, story: _Story) -> None:
+        it = story.tokens["it"]
+        self.say("IT rotates the password after use: start, take the hand-over, set it on Facebook, confirm")
+        status, reply = call(
+            f"{story.url}/credential/rotations",
+            "POST",
+            token=it,
+            body={"kind": "password", "reason": "Rotate after the checkout."},
+        )
+        rotation = (reply or {}).get("rotation") if status == 200 else None
+        self.expect(
+            "POST /accounts/{id}/credential/rotations as it", status, reply, shown={"rotation": rotation}
+        )
+        if not rotation:
+            raise DemoFailed("no rotation in progress after the start")
+        version_id = str(rotation["version_id"])
+        status, reply = call(f"{story.url}/credential/rotations/{version_id}/handover", "POST", token=it)
+        handed = {k: v for k, v in (reply or {}).items() if k != "password"} if status == 200 else {}
+        self.expect(
+            "POST /accounts/{id}/credential/rotations/{version}/handover",
+            status,
+            reply,
+            shown={**handed, "password": NOT_SHOWN},
+        )
+        status, reply = call(
+            f"{story.url}/credential/rotations/{version_id}/confirm",
+            "POST",
+            token=it,
+            body={"note": "Set on Facebook."},
+        )
+        keys = ("current_version", "previous_version", "rotation_in_progress")
+        confirmed = self.expect(
+            "POST /accounts/{id}/credential/rotations/{version}/confirm",
+            status,
+            reply,
+            shown={k: (reply or {}).get(k) for k in keys},
+        )
+        if confirmed.get("current_version") != version_id:
+            raise DemoFailed(f"the current version is {confirmed.get('current_version')}, not {version_id}")
+        print(f"   current version is the rotation's: {confirmed['current_version'] == version_id}")
+
+    def offboard_an_admin(self, story: _Story) -> None:
+        it = story.tokens["it"]
+        self.say("An admin steward leaves the district: the director offboards them")
+        before = self.credential(story.account_id, it).get("tokens_refreshed_at")
+        seen = len(self.token_calls())
+        status, reply = call(
+            f"{self.api}/offboardings",
+            "POST",
+            token=story.tokens["communications"],
+            body={"email": story.admins[1], "reason": "HR ticket 4821: left the district."},
+        )
+        keys = ("removed_from", "below_minimum", "rotations")
+        report = self.expect(
+            "POST /offboardings as communications",
+            status,
+            reply,
+            shown={k: (reply or {}).get(k) for k in keys},
+        )
+        short = [s.get("account_id") for s in report.get("below_minimum") or []]
+        if story.account_id not in short:
+            raise DemoFailed("the offboarding report does not list the account below two admins")
+        print(f"   account below two admins: {story.account_id in short}")
+
+        self.say(
+            "The rotation function refreshes the page token through Facebook and opens a password rotation"
+        )
+        deadline = time.monotonic() + 20
+        view = self.credential(story.account_id, it)
+        while not _refreshed_and_waiting(view, before) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            view = self.credential(story.account_id, it)
+        waiting = view.get("rotation") or {}
+        print(f"   page token refreshed: {view.get('tokens_refreshed_at') != before}")
+        print(f"   Facebook received: {self.token_calls()[seen:]}")
+        print(f"   password rotation: {waiting.get('kind')}, next step {waiting.get('next_step')}")
+        if not _refreshed_and_waiting(view, before):
+            raise DemoFailed(
+                "the rotation function did not refresh the token and open the password rotation within 20 s: "
+                "is the rotations queue poller running?"
+            )
+
+
+@dataclass
+class _Story:
+    """What the official-account story carries from step to step."""
+
+    tokens: dict[str, str]
+    domain: str
+    stamp: int
+    account_id: str = ""
+    url: str = ""
+    admins: list[str] = field(default_factory=list)
+    # Development values (not secrets), unique per run; the demo never prints them.
+    password: str = field(default_factory=lambda: f"Room12-demo-{time.time_ns()}!")
+    page_token: str = field(default_factory=lambda: f"demo-page-token-{time.time_ns()}")
+
+
+def _missing(checklist: Any, *, count: bool = False) -> dict[str, Any]:
+    """A checklist's completeness and what it misses (how many, with ``count``)."""
+    found = checklist if isinstance(checklist, dict) else {}
+    missing = found.get("missing") or []
+    return {"complete": found.get("complete"), "missing": len(missing) if count else missing}
+
+
+def _status(reply: Any) -> dict[str, Any]:
+    account = reply if isinstance(reply, dict) else {}
+    return {
+        "status": account.get("status"),
+        "pending_approval": account.get("pending_approval"),
+        "stewards": len(account.get("stewards") or []),
+    }
+
+
+def _refreshed_and_waiting(view: dict[str, Any], before: Any) -> bool:
+    rotation = view.get("rotation") or {}
+    return (
+        view.get("tokens_refreshed_at") != before
+        and rotation.get("kind") == "password"
+        and rotation.get("next_step") == "hand_over"
+    )

@@ -17,6 +17,7 @@ import boto3
 from infrastructure.local.fake_platforms import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET
 from shared import catalogue
 from shared.catalogue import Role
+from shared.domain.accounts import default_config
 
 PREFIX = "steward-local"
 LOCAL_PASSWORD = "Steward-local-2026!"  # noqa: S105 - documented development password for seeded local users
@@ -228,7 +229,10 @@ def _identity(cognito: Any, out: Provisioned) -> None:
         UserPoolId=pool["Id"],
         ClientName=f"{PREFIX}-api",
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        # As the CDK's app client (every standard attribute): the ID token names the caller by email.
+        ReadAttributes=["email", "email_verified"],
     )["UserPoolClient"]["ClientId"]
+    domain = sorted(default_config().email_domains)[0]  # local users are district staff
     for role in Role:
         cognito.create_group(
             GroupName=role.value, UserPoolId=pool["Id"], Description=f"Steward role {role.value}"
@@ -238,7 +242,7 @@ def _identity(cognito: Any, out: Provisioned) -> None:
             UserPoolId=pool["Id"],
             Username=username,
             UserAttributes=[
-                {"Name": "email", "Value": f"{username}@district.example"},
+                {"Name": "email", "Value": f"{username}@{domain}"},
                 {"Name": "email_verified", "Value": "true"},
             ],
             MessageAction="SUPPRESS",
