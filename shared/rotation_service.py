@@ -232,14 +232,42 @@ _STEPS = {
 
 
 def run_step(stored: StoredCredential, step: RotationStep, version_id: str, actor: str) -> StoredCredential:
-    """Run one step; on failure record it (no value in the message), notify, and raise the error again."""
+    """Run one step and announce it; on failure record it (no value in the message), notify, and raise again."""
+    rotation = stored.credential.rotation
     try:
-        return _STEPS[step](stored, version_id, actor)
+        done = _STEPS[step](stored, version_id, actor)
     except (StewardError, PlatformFailure) as exc:
         if isinstance(exc, Conflict) and step is RotationStep.SET:
             raise  # a password waiting for its confirmation is not a failure
         _failed(stored, step, version_id, actor, exc)
         raise
+    if done is not stored and rotation is not None:
+        _announce(done.credential, step, rotation.kind, version_id)
+    return done
+
+
+def _announce(credential: Credential, step: RotationStep, kind: CredentialKind, version_id: str) -> None:
+    account = credential.account_id
+    if step is RotationStep.FINISH:
+        _notify(
+            "rotation_finished",
+            f"{kind} of account {account} rotated",
+            credential,
+            step=str(step),
+            credential_kind=str(kind),
+            version_id=version_id,
+        )
+    elif step is RotationStep.CREATE and kind is CredentialKind.PASSWORD:
+        _notify(
+            "handover_ready",
+            f"a new password for account {account} is ready for hand-over",
+            credential,
+            step=str(step),
+        )
+    else:
+        _notify(
+            "rotation_step", f"{step} done for the {kind} of account {account}", credential, step=str(step)
+        )
 
 
 def _failed(
@@ -278,26 +306,6 @@ def _advance_open(stored: StoredCredential, actor: str) -> StoredCredential:
         if step is RotationStep.SET and rotation.kind is CredentialKind.PASSWORD:
             return stored
         stored = run_step(stored, step, rotation.version_id, actor)
-        after = stored.credential
-        if (
-            step is RotationStep.CREATE
-            and rotation.kind is CredentialKind.PASSWORD
-            and after.rotation is not None
-        ):
-            _notify(
-                "handover_ready",
-                f"a new password for account {after.account_id} is ready for hand-over",
-                after,
-                reason=after.rotation.reason,
-            )
-        if step is RotationStep.FINISH:
-            _notify(
-                "rotation_finished",
-                f"{rotation.kind} of account {after.account_id} rotated",
-                after,
-                credential_kind=str(rotation.kind),
-                version_id=rotation.version_id,
-            )
     return stored
 
 
@@ -479,8 +487,10 @@ def confirm(account_id: str, version_id: str, who: Identity, note: str) -> Crede
     after = domain.confirm_set(
         stored.credential, version_id=version_id, actor=who.actor, roles=who.roles, at=_now(), note=note
     )
-    stored = _save(who.actor, stored, after)
-    return view(_advance_open(stored, who.actor).credential)
+    saved = _save(who.actor, stored, after)
+    if saved is not stored and after.rotation is not None:
+        _announce(saved.credential, RotationStep.SET, after.rotation.kind, version_id)
+    return view(_advance_open(saved, who.actor).credential)
 
 
 def cancel(account_id: str, version_id: str, who: Identity, reason: str) -> CredentialView:

@@ -178,6 +178,7 @@ def test_the_assisted_password_flow_hands_over_once_and_promotes_on_confirmation
         assert expected in actions
     assert audit.verify().ok
     kinds = rot.notice_kinds()
+    assert kinds.count("credential.rotation_step") == 2  # setSecret (confirmed) and testSecret
     assert {
         "credential.rotation_started",
         "credential.handover_ready",
