@@ -7,14 +7,14 @@ the target it is held to.
 
 from __future__ import annotations
 
+import importlib
 import json
 import platform
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from bench import audit_bench, moderation_bench, offboarding_bench, processor_bench, receiver_bench
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -34,15 +34,54 @@ def _line(row: dict[str, Any]) -> str:
     )
 
 
-def main() -> int:
-    quick = "--quick" in sys.argv
-    rows = audit_bench.run(entries=200 if quick else 1000, rounds=3)
-    rows += receiver_bench.run(count=50 if quick else 300, rounds=3)
-    rows += processor_bench.run(comments=100 if quick else 400, rounds=3)
-    rows += moderation_bench.run(
-        comments=500 if quick else 2000, rounds=3, floor_sample=100 if quick else 200
+# Each benchmark runs in a process of its own: one left behind a large heap (moto's state, a thousand audit
+# entries) slows the next through the garbage collector, which would measure the order of the runs, not the code.
+MARKER = "BENCH-ROWS "
+
+
+def _benchmarks(quick: bool) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("audit_bench", {"entries": 200 if quick else 1000, "rounds": 3}),
+        ("receiver_bench", {"count": 50 if quick else 300, "rounds": 3}),
+        ("processor_bench", {"comments": 100 if quick else 400, "rounds": 3}),
+        (
+            "moderation_bench",
+            {"comments": 500 if quick else 2000, "rounds": 3, "floor_sample": 100 if quick else 200},
+        ),
+        ("offboarding_bench", {"accounts": 200, "rounds": 3 if quick else 5}),
+    ]
+
+
+def _one(module: str, kwargs: str) -> int:
+    """In the child: run one benchmark and print its rows on a marked line (the rest of stdout is its logs)."""
+    rows = importlib.import_module(f"bench.{module}").run(**json.loads(kwargs))
+    print(MARKER + json.dumps(rows))
+    return 0
+
+
+def _run(module: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--one", module, json.dumps(kwargs)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    rows += offboarding_bench.run(accounts=200, rounds=3 if quick else 5)
+    lines = [line for line in out.stdout.splitlines() if line.startswith(MARKER)]
+    if out.returncode != 0 or not lines:
+        sys.stderr.write(out.stdout[-2000:] + out.stderr[-4000:])
+        raise SystemExit(f"benchmark {module} failed (exit {out.returncode})")
+    rows: list[dict[str, Any]] = json.loads(lines[-1].removeprefix(MARKER))
+    return rows
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--one"]:
+        return _one(sys.argv[2], sys.argv[3])
+    quick = "--quick" in sys.argv
+    rows: list[dict[str, Any]] = []
+    for module, kwargs in _benchmarks(quick):
+        print(f"running {module} ...", flush=True)
+        rows += _run(module, kwargs)
     print(f"{'benchmark':30} {'measured':>14} {'floor':>14} {'ratio':>8}  target")
     for row in rows:
         print(_line(row))

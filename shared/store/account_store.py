@@ -25,12 +25,13 @@ Offboarding adds two more kinds of item, found through the same ``by-steward`` i
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -93,6 +94,9 @@ class AccountRecord(Model):
     sk = UnicodeAttribute(range_key=True)
     revision = NumberAttribute(null=True)
     body = UnicodeAttribute(null=True)
+    # An account's document, zlib-compressed JSON (its history grows with every change: compressed it stays far
+    # from DynamoDB's 400 KB item limit, and every read and write moves a quarter of the bytes).
+    doc = BinaryAttribute(null=True, legacy_encoding=False)
     order_key = UnicodeAttribute(null=True)
     school_pk = UnicodeAttribute(null=True)
     platform_pk = UnicodeAttribute(null=True)
@@ -140,6 +144,17 @@ def order_key(account: Account) -> str:
     return f"{format_time(account.requested_at)}#{account.id}"
 
 
+def pack(account: Account) -> bytes:
+    return zlib.compress(account.model_dump_json().encode(), 6)
+
+
+def unpack(record: AccountRecord) -> Account:
+    """The account an item holds (compressed ``doc``; an item written before compression holds ``body``)."""
+    if record.doc is not None:
+        return Account.model_validate_json(zlib.decompress(record.doc))
+    return Account.model_validate_json(str(record.body))
+
+
 def _id_of(pk: str) -> str:
     return pk.removeprefix("ACCOUNT#")
 
@@ -156,7 +171,7 @@ def _record(account: Account, revision: int) -> AccountRecord:
         pk=account_key(account.id),
         sk=META,
         revision=revision,
-        body=account.model_dump_json(),
+        doc=pack(account),
         order_key=order_key(account),
         school_pk=school_key(attrs["school"]),
         platform_pk=platform_key(attrs["platform"]),
@@ -185,7 +200,7 @@ class AccountStore:
             return None
         except PynamoDBException as exc:
             raise Unavailable("the account registry could not be read") from exc
-        return StoredAccount(Account.model_validate_json(str(record.body)), int(record.revision or 0))
+        return StoredAccount(unpack(record), int(record.revision or 0))
 
     def save_part(self, account: Account, before: StoredAccount | None) -> Callable[[TransactWrite], None]:
         """The conditional write of ``account`` (over ``before``, as read; None: only if it is new) with its
@@ -254,7 +269,7 @@ class AccountStore:
                 scan_index_forward=False,
                 page_size=page_size,
             ):
-                yield str(record.order_key), Account.model_validate_json(str(record.body))
+                yield str(record.order_key), unpack(record)
         except PynamoDBException as exc:
             raise Unavailable("the account registry could not be read") from exc
 
@@ -298,7 +313,7 @@ class AccountStore:
         """The accounts named by (order key, id) pairs, in that order (one batch read; a missing one is left out)."""
         accounts: dict[str, Account] = {}
         for record in AccountRecord.batch_get([(account_key(i), META) for _, i in found]):
-            accounts[_id_of(record.pk)] = Account.model_validate_json(str(record.body))
+            accounts[_id_of(record.pk)] = unpack(record)
         return [(order, accounts[i]) for order, i in found if i in accounts]
 
     # ------------------------------------------------------------------------------------------- offboarding
@@ -343,9 +358,7 @@ class AccountStore:
             for start in range(0, len(ids), BATCH_GET_MAX):
                 keys = [(account_key(i), META) for i in ids[start : start + BATCH_GET_MAX]]
                 for record in AccountRecord.batch_get(keys, consistent_read=True):
-                    found[_id_of(record.pk)] = StoredAccount(
-                        Account.model_validate_json(str(record.body)), int(record.revision or 0)
-                    )
+                    found[_id_of(record.pk)] = StoredAccount(unpack(record), int(record.revision or 0))
         except PynamoDBException as exc:
             raise Unavailable("the account registry could not be read") from exc
         return found
