@@ -6,6 +6,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pynamodb.attributes import UnicodeAttribute
@@ -108,6 +109,25 @@ def test_details_that_cannot_be_audited_are_refused_before_anything_is_written(
 
 
 # --------------------------------------------------------------------------------------------- concurrency
+@pytest.fixture
+def atomic_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB checks a write's condition and writes the item as one atomic step; moto's backend does not (two
+    threads can both pass ``attribute_not_exists`` and the second overwrites the first). Give moto the service's
+    guarantee, so the test measures Steward's protocol and not moto's missing lock."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
+
+
+@pytest.mark.usefixtures("atomic_writes")
 def test_concurrent_appends_from_stale_logs_all_land_and_keep_every_chain_linear(
     moto_env: Provisioned, stores: Stores
 ) -> None:
