@@ -221,6 +221,9 @@ ACCOUNT_KEEPERS = frozenset({Role.COMMUNICATIONS, Role.IT})  # activate, dormant
 # its redacted view (which parts exist, never a value).
 CREDENTIAL_KEEPERS = frozenset({Role.IT, Role.COMMUNICATIONS})
 CREDENTIAL_READERS = CREDENTIAL_KEEPERS | {Role.RECORDS}
+# Records management (shared.records_service): the records officer governs retention, holds and disposition.
+RECORDS_KEEPERS = frozenset({Role.RECORDS})
+RECORDS_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS})
 # Who receives a new password and confirms it was set on the platform (the assisted rotation).
 PASSWORD_SETTERS = frozenset({Role.IT})
 # One Secrets Manager secret per official account, named ``<prefix><account id>``; a function with ``vault``
@@ -242,13 +245,28 @@ CONTENT_TABLE = Table(
         "account_sk": "S",
         "author_pk": "S",
         "author_sk": "S",
+        "retention_pk": "S",
+        "retention_sk": "S",
     },
     indexes=(
         Index(name="by-thread", partition_key="thread_pk", sort_key="thread_sk"),
         Index(name="by-account", partition_key="account_pk", sort_key="account_sk"),
         Index(name="by-author", partition_key="author_pk", sort_key="author_sk"),
+        # Sparse: an item is in it (partition = its series) only while its retention end is known and no hold is
+        # on it, sorted by that date: the disposition sweep reads exactly the items whose retention is met.
+        Index(name="by-retention", partition_key="retention_pk", sort_key="retention_sk"),
     ),
-    description="Every content item with its version history; read by item, thread, account by date, author.",
+    description="Every content item with its version history and retention state; read by item, thread, account "
+    "by date, author, and by retention date per series.",
+)
+
+RECORDS_TABLE = Table(
+    key="records",
+    partition_key="pk",
+    sort_key="sk",
+    attribute_types={"pk": "S", "sk": "S"},
+    description="Records management: every version of the retention schedule, legal holds, disposition batches "
+    "and the destruction log.",
 )
 
 CASES_TABLE = Table(
@@ -310,6 +328,7 @@ TABLES: tuple[Table, ...] = (
     CONTENT_TABLE,
     CASES_TABLE,
     ACCOUNTS_TABLE,
+    RECORDS_TABLE,
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -391,6 +410,12 @@ QUEUES: tuple[Queue, ...] = (
         description="Credential rotations to start or to drive through their automatic steps (offboarding, the "
         "rotation schedule, token refresh).",
     ),
+    Queue(
+        key="retention",
+        visibility_timeout_seconds=900,
+        description="Records-management jobs: apply or release a legal hold on every archived version in its "
+        "scope, carry out an approved disposition batch.",
+    ),
 )
 
 FUNCTIONS: tuple[Function, ...] = (
@@ -423,8 +448,15 @@ FUNCTIONS: tuple[Function, ...] = (
         module="functions.processor.handler",
         description="Reads queued deliveries: normalize, archive each new event write-once, index, audit, "
         "moderate and act on the platform.",
-        tables=(Uses("content", "read_write"), Uses("audit", "read_write"), Uses("cases", "read_write")),
-        buckets=(Uses("intake", "read"), Uses("archive", "write")),
+        # records: the retention schedule and the legal holds, which every archived version follows; archive:
+        # read_write, since a removal extends the Object Lock of the item's earlier versions.
+        tables=(
+            Uses("content", "read_write"),
+            Uses("audit", "read_write"),
+            Uses("cases", "read_write"),
+            Uses("records", "read"),
+        ),
+        buckets=(Uses("intake", "read"), Uses("archive", "read_write")),
         secrets=(Uses("platform-tokens", "read"),),
         topics=(Uses("incidents", "write"),),
         consumes="intake",
@@ -447,7 +479,12 @@ FUNCTIONS: tuple[Function, ...] = (
         "comment on the platform) / escalate, the removals report and the published rule set.",
         # cases: the queue and decisions; content: the item now, and the restore in its history; audit: every
         # decision; archive: the evidence (read) and the restore event (written once, like every event).
-        tables=(Uses("cases", "read_write"), Uses("content", "read_write"), Uses("audit", "read_write")),
+        tables=(
+            Uses("cases", "read_write"),
+            Uses("content", "read_write"),
+            Uses("audit", "read_write"),
+            Uses("records", "read"),
+        ),
         buckets=(Uses("archive", "read_write"),),
         secrets=(Uses("platform-tokens", "read"),),
         # incidents: an escalation notifies the communications director.
@@ -489,6 +526,30 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=120,
     ),
     Function(
+        key="records-api",
+        module="functions.records_api.handler",
+        description="Records management: the retention schedule (versioned), each item's retention state, legal "
+        "holds and disposition batches with the destruction log.",
+        # records: schedule, holds, batches, destruction log; content: retention states; audit: every change;
+        # retention: hold and disposition jobs for the worker.
+        tables=(Uses("records", "read_write"), Uses("content", "read"), Uses("audit", "read_write")),
+        queues=(Uses("retention", "write"),),
+        timeout_seconds=29,
+    ),
+    Function(
+        key="retention-worker",
+        module="functions.retention_worker.handler",
+        description="Applies and releases legal holds on archived versions, carries out approved disposition "
+        "batches (deletion or transfer package), and proposes batches on schedule.",
+        tables=(Uses("records", "read_write"), Uses("content", "read_write"), Uses("audit", "read_write")),
+        buckets=(Uses("archive", "read_write"), Uses("exports", "write")),
+        queues=(Uses("retention", "read_write"),),
+        consumes="retention",
+        batch_size=1,
+        memory_mb=1024,
+        timeout_seconds=900,
+    ),
+    Function(
         key="audit-anchor",
         module="functions.audit_anchor.handler",
         description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
@@ -505,6 +566,13 @@ SCHEDULES: tuple[Schedule, ...] = (
         expression="rate(1 hour)",
         local_every_seconds=300,
         description="Anchor the audit chain heads in the write-once bucket.",
+    ),
+    Schedule(
+        key="disposition-sweep",
+        function="retention-worker",
+        expression="cron(0 9 * * ? *)",
+        local_every_seconds=600,
+        description="Propose disposition batches, per series, of items whose retention is met and no hold covers.",
     ),
     Schedule(
         key="credential-rotation",
@@ -754,6 +822,88 @@ ROUTES: tuple[Route, ...] = (
         CREDENTIAL_KEEPERS,
         summary="Run a rotation's next steps again after a failure",
     ),
+    Route(
+        "GET",
+        "/retention/schedule",
+        "records-api",
+        RECORDS_READERS,
+        summary="The retention schedule in force",
+    ),
+    Route(
+        "GET",
+        "/retention/schedule/versions/{version}",
+        "records-api",
+        RECORDS_READERS,
+        summary="One earlier version of the retention schedule",
+    ),
+    Route(
+        "PUT",
+        "/retention/series/{dan}",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Add or change a retention series (a new schedule version, audited)",
+    ),
+    Route(
+        "PUT",
+        "/retention/default",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="The series for accounts without an assignment",
+    ),
+    Route(
+        "PUT",
+        "/retention/assignments/{platform}/{account_id}",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Map an account to its retention series",
+    ),
+    Route(
+        "GET",
+        "/content/{platform}/{account_id}/{item_id}/retention",
+        "records-api",
+        RECORDS_READERS,
+        summary="An item's retention: series, schedule version, retention end, Object Lock date, holds",
+    ),
+    Route("POST", "/holds", "records-api", RECORDS_KEEPERS, summary="Place a legal hold on a matter's scope"),
+    Route("GET", "/holds", "records-api", RECORDS_READERS, summary="Legal holds, active and released"),
+    Route("GET", "/holds/{hold_id}", "records-api", RECORDS_READERS, summary="One legal hold"),
+    Route(
+        "POST",
+        "/holds/{hold_id}/release",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Release a hold, with a reason (versions no other hold covers lose their legal hold)",
+    ),
+    Route(
+        "POST",
+        "/disposition/sweep",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Propose disposition batches now (the schedule does it daily)",
+    ),
+    Route("GET", "/disposition/batches", "records-api", RECORDS_KEEPERS, summary="Disposition batches"),
+    Route(
+        "GET",
+        "/disposition/batches/{batch_id}",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="One disposition batch",
+    ),
+    Route(
+        "POST",
+        "/disposition/batches/{batch_id}/approve",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Approve a batch: every version is deleted (or transferred) and the destruction log written",
+    ),
+    Route(
+        "POST",
+        "/disposition/batches/{batch_id}/reject",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Reject a batch, with a reason",
+    ),
+    Route("GET", "/disposition/log", "records-api", RECORDS_READERS, summary="The destruction log"),
     Route(
         "POST",
         "/offboardings",

@@ -15,12 +15,12 @@ from functools import lru_cache
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared import audit, moderate
-from shared.domain import adapters
+from shared.domain import adapters, item_retention
 from shared.domain.audit import AuditEntry
 from shared.domain.content import ContentEvent, ItemHistory, SkipReason, apply_event, steward_action_event
 from shared.errors import Conflict, Unavailable
 from shared.observability import logger, metrics
-from shared.store import archive, intake
+from shared.store import archive, intake, records_store
 from shared.store.content_store import ContentStore
 
 ACTOR = "system:processor"
@@ -87,7 +87,7 @@ def _needs_recording(event: ContentEvent, now: datetime) -> bool:
     A duplicate still goes through moderation: its cases are idempotent, so this only finishes what an
     interrupted attempt left undone (a hide never attempted, a notice never sent).
     """
-    if archive.put_event(event, now):
+    if _archive(event, now):
         return True
     stored = store().get(*event.key)
     if stored is None or event.event_id not in stored.history.event_ids:
@@ -121,8 +121,15 @@ def _audit_delivery(pointer: intake.Pointer, events: list[ContentEvent]) -> dict
     return locators
 
 
+def _archive(event: ContentEvent, now: datetime) -> bool:
+    """Archive the event under the Object Lock its series gives it now, with a legal hold if one covers it."""
+    schedule, holds = records_store.governing()
+    until, held = item_retention.on_archive(event, schedule, holds, now=now)
+    return archive.put_event(event, now, lock_until=until, legal_hold=held)
+
+
 def _record_and_moderate(event: ContentEvent, now: datetime, locator: str) -> None:
-    history = _index(event, locator)
+    history = _index(event, locator, now)
     _moderate(history, event, now)
 
 
@@ -136,7 +143,7 @@ def _moderate(history: ItemHistory, event: ContentEvent, now: datetime) -> None:
 def record(event: ContentEvent, now: datetime) -> bool:
     """Record one event on its own (archived, audited on its item, indexed; not moderated), e.g. one Steward
     itself caused. False if it was recorded already."""
-    if not archive.put_event(event, now) and _indexed(event):
+    if not _archive(event, now) and _indexed(event):
         return False
     entry = audit.append(
         ACTOR,
@@ -144,7 +151,7 @@ def record(event: ContentEvent, now: datetime) -> bool:
         f"item:{_item(event)}",
         {"event_id": event.event_id, "archive_key": archive.event_key(event), "origin": str(event.origin)},
     )
-    _index(event, audit.locator(entry))
+    _index(event, audit.locator(entry), now)
     return True
 
 
@@ -153,15 +160,19 @@ def _indexed(event: ContentEvent) -> bool:
     return stored is not None and event.event_id in stored.history.event_ids
 
 
-def _index(event: ContentEvent, locator: str) -> ItemHistory:
-    """Add the event to its item's history, with optimistic concurrency; returns the history it is now in.
+def _index(event: ContentEvent, locator: str, now: datetime) -> ItemHistory:
+    """Add the event to its item's history, with its retention, with optimistic concurrency; returns the history
+    it is now in.
 
     Most events are the first of a new item (a new comment), so the first attempt writes a new record without
-    reading; if the item exists, it is read and the event added to its history.
+    reading; if the item exists, it is read and the event added to its history. When the change moves the item's
+    retention end later (a removal starts the clock), every archived version's Object Lock is extended to it.
     """
+    schedule, holds = records_store.governing()
     try:
         history = apply_event(None, event).history
-        store().save(history, None, (locator,))
+        kept = item_retention.govern(history, schedule, holds, now=now, before=None)
+        store().save(history, None, (locator,), kept)
         return history
     except Conflict:
         pass
@@ -171,10 +182,14 @@ def _index(event: ContentEvent, locator: str) -> ItemHistory:
         if not update.changed:
             return update.history
         custody = (*(stored.custody if stored else ()), locator)
+        before = stored.retention if stored else None
+        kept = item_retention.govern(update.history, schedule, holds, now=now, before=before)
         try:
-            store().save(update.history, stored.revision if stored else None, custody)
+            store().save(update.history, stored.revision if stored else None, custody, kept)
         except Conflict:
             continue  # another processor recorded an event of this item first: read it again
+        if before is None or kept.state.lock_until > before.state.lock_until:
+            archive.extend_retention(archive.versions(*event.key), kept.state.lock_until)
         return update.history
     raise Unavailable(f"item {event.item_id} is too busy to record; the delivery will be retried")
 

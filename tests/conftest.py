@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
+import freezegun
 import pytest
 from moto import mock_aws
 
@@ -32,6 +33,10 @@ os.environ.update(
 )
 for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "STEWARD_AWS_ENDPOINT_URL"):
     os.environ.pop(_var, None)
+
+# freezegun walks every loaded module's attributes when time is frozen; Powertools' lazy modules would import
+# (and build pydantic models) then, under the fake datetime class. Steward's own code sees frozen time.
+freezegun.configure(extend_ignore_list=["aws_lambda_powertools"])
 
 
 @pytest.fixture

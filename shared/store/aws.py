@@ -64,7 +64,7 @@ def cognito() -> CognitoIdentityProviderClient:
 def reset() -> None:
     """Forget every cached client, model binding, service and the settings (tests; the local runtime)."""
     from shared import audit, ingest, moderate
-    from shared.store import dynamo, secrets
+    from shared.store import dynamo, records_store, secrets
 
     client.cache_clear()
     get_settings.cache_clear()
@@ -73,3 +73,4 @@ def reset() -> None:
     secrets.reset()
     ingest.reset()
     moderate.reset()
+    records_store.CACHE.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
@@ -17,6 +18,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from shared.domain.content import ContentItem, ItemHistory, Platform, format_time
+from shared.domain.item_retention import ItemRetention
 from shared.errors import Conflict, Unavailable
 from shared.store import dynamo
 
@@ -51,6 +53,15 @@ class ByAuthor(GlobalSecondaryIndex["ContentRecord"]):
     author_sk = UnicodeAttribute(range_key=True)
 
 
+class ByRetention(GlobalSecondaryIndex["ContentRecord"]):
+    class Meta:
+        index_name = "by-retention"
+        projection = AllProjection()
+
+    retention_pk = UnicodeAttribute(hash_key=True)
+    retention_sk = UnicodeAttribute(range_key=True)
+
+
 class ContentRecord(Model):
     class Meta:
         table_name = "unbound-content"
@@ -71,10 +82,16 @@ class ContentRecord(Model):
     account_sk = UnicodeAttribute()
     author_pk = UnicodeAttribute(null=True)
     author_sk = UnicodeAttribute(null=True)
+    # The item's retention (shared.domain.item_retention.ItemRetention as JSON), and its place in the sparse
+    # by-retention index while it may be proposed for disposition.
+    retention = UnicodeAttribute(null=True)
+    retention_pk = UnicodeAttribute(null=True)
+    retention_sk = UnicodeAttribute(null=True)
 
     by_thread = ByThread()
     by_account = ByAccount()
     by_author = ByAuthor()
+    by_retention = ByRetention()
 
 
 def item_key(platform: str, account_id: str, item_id: str) -> str:
@@ -98,14 +115,18 @@ class Stored:
     history: ItemHistory
     revision: int
     custody: tuple[str, ...] = ()
+    retention: ItemRetention | None = None
 
 
-def _record(history: ItemHistory, revision: int, custody: tuple[str, ...]) -> ContentRecord:
+def _record(
+    history: ItemHistory, revision: int, custody: tuple[str, ...], retention: ItemRetention | None
+) -> ContentRecord:
     item = history.current
     when = format_time(item.created_at or history.versions[0].effective_at)
     order = f"{when}#{item.item_id}"
     root = item.post_id or item.parent_id or item.item_id
     author_id = item.author.id if item.author else None
+    eligible = retention.eligible_key if retention is not None else None
     return ContentRecord(
         pk=item_key(item.platform, item.account_id, item.item_id),
         sk=META,
@@ -122,11 +143,23 @@ def _record(history: ItemHistory, revision: int, custody: tuple[str, ...]) -> Co
         account_sk=order,
         author_pk=author_key(item.platform, author_id) if author_id else None,
         author_sk=order if author_id else None,
+        retention=retention.model_dump_json() if retention is not None else None,
+        retention_pk=eligible[0] if eligible else None,
+        retention_sk=f"{eligible[1]}#{item_key(item.platform, item.account_id, item.item_id)}"
+        if eligible
+        else None,
     )
 
 
 def _history(record: ContentRecord) -> ItemHistory:
     return ItemHistory.model_validate_json(record.history)
+
+
+def _stored(record: ContentRecord) -> Stored:
+    retention = ItemRetention.model_validate_json(record.retention) if record.retention else None
+    return Stored(
+        _history(record), int(record.revision), tuple(str(c) for c in record.custody or ()), retention
+    )
 
 
 class ContentStore:
@@ -140,18 +173,23 @@ class ContentStore:
             return None
         except PynamoDBException as exc:
             raise Unavailable("the content index could not be read") from exc
-        return Stored(_history(record), int(record.revision), tuple(str(c) for c in record.custody or ()))
+        return _stored(record)
 
     def save(
-        self, history: ItemHistory, expected_revision: int | None, custody: tuple[str, ...] = ()
+        self,
+        history: ItemHistory,
+        expected_revision: int | None,
+        custody: tuple[str, ...] = (),
+        retention: ItemRetention | None = None,
     ) -> None:
         """Write ``history`` if the item is still at ``expected_revision`` (None: only if it is new).
 
-        ``custody`` is the item's whole list of audit locators (the stored ones plus the new event's).
+        ``custody`` is the item's whole list of audit locators (the stored ones plus the new event's);
+        ``retention`` its retention as it is now.
 
         Raises Conflict when another writer got there first (read it again), Unavailable when DynamoDB fails.
         """
-        record = _record(history, (expected_revision or 0) + 1, custody)
+        record = _record(history, (expected_revision or 0) + 1, custody, retention)
         condition = (
             ContentRecord.pk.does_not_exist()
             if expected_revision is None
@@ -183,3 +221,48 @@ class ContentStore:
 
     def author_items(self, platform: Platform, author_id: str, limit: int = 500) -> list[ContentItem]:
         return list(self._query(ContentRecord.by_author, author_key(platform, author_id), limit))
+
+    def delete(self, platform: str, account_id: str, item_id: str) -> None:
+        """Remove an item's record for good (its disposition: the archive's versions are deleted with it)."""
+        try:
+            ContentRecord(pk=item_key(platform, account_id, item_id), sk=META).delete()
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be written") from exc
+
+    # ----------------------------------------------------------------------------------------- retention
+    def due(self, dan: str, until: str, *, page_size: int = 200) -> Iterator[Stored]:
+        """The items of series ``dan`` whose retention ended at or before ``until`` (a formatted time), oldest
+        first, from the sparse by-retention index: only items no hold is on and not disposed of are in it."""
+        try:
+            for record in ContentRecord.by_retention.query(
+                f"RET#{dan}", ContentRecord.retention_sk <= f"{until}~", page_size=page_size
+            ):
+                yield _stored(record)
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc
+
+    def in_account(
+        self, platform: str, account_id: str, *, date_from: str | None = None, date_to: str | None = None
+    ) -> Iterator[Stored]:
+        """An account's items, oldest first, posted within [date_from, date_to] (formatted times) if given."""
+        sort = ContentRecord.account_sk
+        condition: Any = None
+        if date_from is not None and date_to is not None:
+            condition = sort.between(date_from, f"{date_to}~")
+        elif date_from is not None:
+            condition = sort >= date_from
+        elif date_to is not None:
+            condition = sort <= f"{date_to}~"
+        yield from self._stored_query(ContentRecord.by_account, account_key(platform, account_id), condition)
+
+    def by_author_of(self, platform: str, author_id: str) -> Iterator[Stored]:
+        yield from self._stored_query(ContentRecord.by_author, author_key(platform, author_id), None)
+
+    def _stored_query(
+        self, index: GlobalSecondaryIndex[ContentRecord], key: str, condition: Any
+    ) -> Iterator[Stored]:
+        try:
+            for record in index.query(key, condition):
+                yield _stored(record)
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc

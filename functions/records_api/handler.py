@@ -1,0 +1,8 @@
+"""Records management: the retention schedule, items' retention, legal holds and disposition."""
+
+from functions.records_api.routes import router
+from shared import api, handlers
+
+app = api.resolver()
+app.include_router(router)
+handler = handlers.http(app)

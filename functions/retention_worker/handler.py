@@ -1,0 +1,49 @@
+"""The retention worker: jobs from the ``retention`` queue (apply or release a legal hold, carry out an approved
+disposition batch) and, on schedule, the disposition sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import handlers, records_service
+from shared.errors import BadRequest
+from shared.observability import logger
+from shared.store import dead_letters
+
+QUEUE = "retention"
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def process(record: SQSRecord) -> None:
+    try:
+        job = records_service.parse_job(record.body)
+    except BadRequest as exc:
+        dead_letters.send(QUEUE, record, exc.message)
+        return
+    try:
+        outcome = records_service.run_job(job)
+    except Exception as exc:
+        logger.exception("retention job failed", extra={"job": job.job, "id": job.id})
+        if dead_letters.on_last_attempt(QUEUE, record, exc):
+            return
+        raise
+    logger.info("retention job done", extra={"job": job.job, "id": job.id, "outcome": outcome})
+
+
+def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "Records" in event:
+        return dict(
+            process_partial_response(
+                event=event, record_handler=process, processor=processor, context=context
+            )
+        )
+    summary = records_service.sweep()
+    logger.info("disposition sweep ran", extra={"summary": summary})
+    return summary
+
+
+handler = handlers.entry(work, "id")

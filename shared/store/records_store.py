@@ -1,0 +1,203 @@
+"""Records management in DynamoDB (catalogue table ``records``): the retention schedule's versions, the legal
+holds, the disposition batches and the destruction log. Every item is JSON in ``body``; writes are conditional.
+
+* ``pk = SCHEDULE``, ``sk = V#<version, zero-padded>``: every version of the schedule, never overwritten (a new
+  version is written only if its number is free, so two concurrent edits cannot both become version N).
+* ``pk = HOLDS``, ``sk = <hold id>``: the holds (a district has tens, not thousands; one Query lists them), with a
+  revision for the release.
+* ``pk = BATCHES``, ``sk = <batch id>``: the disposition batches, with a revision.
+* ``pk = DESTRUCTION``, ``sk = <executed at>#<batch id>``: the destruction log, oldest first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from shared.domain.retention import Batch, Hold, Schedule, default_schedule
+from shared.errors import Conflict, Unavailable
+from shared.store import dynamo
+
+TABLE = "records"
+SCHEDULE, HOLDS, BATCHES, DESTRUCTION = "SCHEDULE", "HOLDS", "BATCHES", "DESTRUCTION"
+# How long a process trusts the schedule and the holds it read (the processor reads them for every delivery).
+CACHE_SECONDS = 10.0
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class RecordsItem(Model):
+    class Meta:
+        table_name = "unbound-records"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    revision = NumberAttribute(default=1)
+    body = UnicodeAttribute()
+
+
+def version_key(version: int) -> str:
+    return f"V#{version:08d}"
+
+
+@dataclass(frozen=True)
+class Revised(Generic[_M]):
+    """A stored model and the revision it was read at (the condition of the next write)."""
+
+    value: _M
+    revision: int
+
+
+class RecordsStore:
+    def __init__(self) -> None:
+        dynamo.bind(RecordsItem, TABLE)
+
+    # ------------------------------------------------------------------------------------------- schedule
+    def schedule(self) -> Schedule:
+        """The schedule in force: the newest stored version, or the shipped defaults (version 1) if none is."""
+        try:
+            for item in RecordsItem.query(
+                SCHEDULE, RecordsItem.sk.startswith("V#"), scan_index_forward=False, limit=1
+            ):
+                return Schedule.model_validate_json(item.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the retention schedule could not be read") from exc
+        return default_schedule()
+
+    def schedule_version(self, version: int) -> Schedule | None:
+        try:
+            item = RecordsItem.get(SCHEDULE, version_key(version), consistent_read=True)
+        except RecordsItem.DoesNotExist:
+            return default_schedule() if version == 1 else None
+        except PynamoDBException as exc:
+            raise Unavailable("the retention schedule could not be read") from exc
+        return Schedule.model_validate_json(item.body)
+
+    def schedule_part(self, schedule: Schedule) -> Callable[[TransactWrite], None]:
+        """The write of a new schedule version, only if that version number is free (part of the audit
+        entry's transaction)."""
+        item = RecordsItem(pk=SCHEDULE, sk=version_key(schedule.version), body=schedule.model_dump_json())
+
+        def part(tx: TransactWrite) -> None:
+            tx.save(item, condition=RecordsItem.pk.does_not_exist())
+
+        return part
+
+    # ------------------------------------------------------------------------------------------- holds
+    def holds(self) -> list[Revised[Hold]]:
+        try:
+            return [
+                Revised(Hold.model_validate_json(i.body), int(i.revision))
+                for i in RecordsItem.query(HOLDS, consistent_read=True)
+            ]
+        except PynamoDBException as exc:
+            raise Unavailable("the legal holds could not be read") from exc
+
+    def hold(self, hold_id: str) -> Revised[Hold] | None:
+        try:
+            item = RecordsItem.get(HOLDS, hold_id, consistent_read=True)
+        except RecordsItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the legal hold could not be read") from exc
+        return Revised(Hold.model_validate_json(item.body), int(item.revision))
+
+    def hold_part(self, hold: Hold, before: int | None) -> Callable[[TransactWrite], None]:
+        return _part(HOLDS, hold.id, hold, before)
+
+    # ------------------------------------------------------------------------------------------- batches
+    def batch(self, batch_id: str) -> Revised[Batch] | None:
+        try:
+            item = RecordsItem.get(BATCHES, batch_id, consistent_read=True)
+        except RecordsItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the disposition batch could not be read") from exc
+        return Revised(Batch.model_validate_json(item.body), int(item.revision))
+
+    def batches(self) -> Iterator[Batch]:
+        """Every batch, newest first (batch ids sort by proposal time)."""
+        try:
+            for item in RecordsItem.query(BATCHES, scan_index_forward=False):
+                yield Batch.model_validate_json(item.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the disposition batches could not be read") from exc
+
+    def batch_part(self, batch: Batch, before: int | None) -> Callable[[TransactWrite], None]:
+        return _part(BATCHES, batch.id, batch, before)
+
+    def save_batch(self, batch: Batch, before: int | None) -> None:
+        """A batch written alone (conditional on ``before``; None: only if new). Conflict if it changed."""
+        item = RecordsItem(pk=BATCHES, sk=batch.id, body=batch.model_dump_json(), revision=(before or 0) + 1)
+        condition = RecordsItem.pk.does_not_exist() if before is None else RecordsItem.revision == before
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict(f"disposition batch {batch.id} changed meanwhile; read it again") from None
+            raise Unavailable("the disposition batch could not be written") from exc
+        except PynamoDBException as exc:
+            raise Unavailable("the disposition batch could not be written") from exc
+
+    # ------------------------------------------------------------------------------------------- destruction log
+    def log_part(self, sort_key: str, body: str) -> Callable[[TransactWrite], None]:
+        item = RecordsItem(pk=DESTRUCTION, sk=sort_key, body=body)
+
+        def part(tx: TransactWrite) -> None:
+            tx.save(item, condition=RecordsItem.pk.does_not_exist())
+
+        return part
+
+    def destruction_log(self, limit: int = 500) -> list[str]:
+        try:
+            return [i.body for i in RecordsItem.query(DESTRUCTION, scan_index_forward=False, limit=limit)]
+        except PynamoDBException as exc:
+            raise Unavailable("the destruction log could not be read") from exc
+
+
+def _part(pk: str, sk: str, value: BaseModel, before: int | None) -> Callable[[TransactWrite], None]:
+    item = RecordsItem(pk=pk, sk=sk, body=value.model_dump_json(), revision=(before or 0) + 1)
+    condition = RecordsItem.pk.does_not_exist() if before is None else RecordsItem.revision == before
+
+    def part(tx: TransactWrite) -> None:
+        tx.save(item, condition=condition)
+
+    return part
+
+
+# --------------------------------------------------------------------------------------------- cached reads
+class _Cached:
+    """The schedule and the active holds as the processor sees them: read at most every ``CACHE_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._at = -1e9
+        self._schedule: Schedule | None = None
+        self._holds: list[Hold] = []
+
+    def get(self) -> tuple[Schedule, list[Hold]]:
+        now = time.monotonic()
+        if self._schedule is None or now - self._at > CACHE_SECONDS:
+            store = RecordsStore()
+            self._schedule = store.schedule()
+            self._holds = [h.value for h in store.holds() if h.value.active]
+            self._at = now
+        return self._schedule, self._holds
+
+    def clear(self) -> None:
+        self._schedule, self._at = None, -1e9
+
+
+CACHE = _Cached()
+
+
+def governing() -> tuple[Schedule, list[Hold]]:
+    """(the schedule in force, the active holds), cached for a few seconds per process."""
+    return CACHE.get()

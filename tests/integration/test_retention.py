@@ -1,0 +1,292 @@
+"""Retention, legal holds and disposition on moto, with frozen time: an item is archived under the Object Lock its
+series gives it, its removal extends the lock, a hold makes S3 itself refuse the deletion, the release lifts it,
+the sweep proposes the item once its retention is met, and the approval deletes every version and writes the
+destruction log entry; the audit trail verifies throughout. Then the transfer path, and the refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from freezegun import freeze_time
+
+# Imported before any time is frozen: a pydantic model defined under freezegun sees its fake datetime class.
+import functions.retention_worker.handler  # noqa: F401
+from functions.records_api.handler import handler as records_api
+from infrastructure.local.lambdas import Lambdas
+from infrastructure.local.poller import QueuePoller
+from infrastructure.local.provision import Provisioned
+from shared import audit, catalogue, ingest
+from shared.domain.content import Change, ContentEvent
+from tests.conftest import REGION, FakeContext
+from tests.events import rest_event
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+PAGE, OTHER = "1234567890321", "448242228374517"
+RECORDS = ("records",)
+
+
+def call(method: str, path: str, roles: tuple[str, ...] = RECORDS, body: Any = None) -> tuple[int, Any]:
+    event = rest_event(method, path, roles=roles, body=body)
+    event["requestContext"]["authorizer"]["claims"]["cognito:username"] = "records.officer"
+    response = records_api(event, FakeContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
+def ok(method: str, path: str, body: Any = None) -> Any:
+    status, answer = call(method, path, body=body)
+    assert status in (200, 202), (method, path, status, answer)
+    return answer
+
+
+class World:
+    def __init__(self, env: Provisioned) -> None:
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.bucket = env.env[catalogue.bucket("archive").env_var]
+        self.poller = QueuePoller(
+            self.sqs,
+            catalogue.function("retention-worker"),
+            env.queue_urls["retention"],
+            Lambdas(REGION).invoke,
+            REGION,
+            0,
+        )
+
+    def work(self) -> int:
+        done = 0
+        while (got := self.poller.poll_once()) > 0:
+            done += got
+        return done
+
+    def versions(self, account: str, item: str) -> list[dict[str, Any]]:
+        answer = self.s3.list_object_versions(Bucket=self.bucket, Prefix=f"events/facebook/{account}/{item}/")
+        return list(answer.get("Versions", []))
+
+    def locks(self, account: str, item: str) -> list[tuple[datetime, str]]:
+        out = []
+        for v in self.versions(account, item):
+            head = self.s3.head_object(Bucket=self.bucket, Key=v["Key"], VersionId=v["VersionId"])
+            out.append((head["ObjectLockRetainUntilDate"], head.get("ObjectLockLegalHoldStatus", "OFF")))
+        return out
+
+    def delete_first_version(self, account: str, item: str) -> str:
+        v = self.versions(account, item)[0]
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=v["Key"], VersionId=v["VersionId"])
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        return "deleted"
+
+
+@pytest.fixture
+def world(moto_env: Provisioned) -> World:
+    audit.reset()
+    return World(moto_env)
+
+
+def comment(account: str, item: str, change: Change, at: datetime) -> ContentEvent:
+    fields: dict[str, Any] = {
+        "platform": "facebook",
+        "account_id": account,
+        "item_id": item,
+        "change": change,
+        "occurred_at": at,
+    }
+    if change is Change.ADDED:
+        fields |= {"kind": "comment", "text": "When is the bond meeting?", "created_at": at, "post_id": "p1"}
+        fields |= {"author": {"id": "user-77", "name": "A Parent"}}
+    else:
+        fields |= {"changed_by": "platform"}
+    return ContentEvent.create(**fields)
+
+
+def record(account: str, item: str, change: Change, at: datetime) -> None:
+    with freeze_time(at):
+        ingest.record(comment(account, item, change, at), at)
+
+
+def retention(account: str, item: str) -> dict[str, Any]:
+    return dict(ok("GET", f"/content/facebook/{account}/{item}/retention"))
+
+
+def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: World) -> None:
+    item = "c-100"
+    # The page's comments are non-executive communications: destroyed two years after they stop being provided.
+    with freeze_time(T0):
+        ok(
+            "PUT",
+            f"/retention/assignments/facebook/{PAGE}",
+            {"dan": "GS2010-001", "note": "page of a school"},
+        )
+
+    # Archived while visible: the clock has not started; a provisional lock of a full period from now.
+    record(PAGE, item, Change.ADDED, T0)
+    state = retention(PAGE, item)
+    assert (state["dan"], state["retain_until"]) == ("GS2010-001", None)
+    first_lock = datetime.fromisoformat(state["lock_until"])
+    assert first_lock >= T0 + timedelta(days=729)
+    assert all(until >= first_lock - timedelta(seconds=1) for until, _ in world.locks(PAGE, item))
+
+    # Removed three months later: retention runs two years from the removal, and every version's lock follows.
+    removed = T0 + timedelta(days=90)
+    record(PAGE, item, Change.REMOVED, removed)
+    state = retention(PAGE, item)
+    retain_until = datetime.fromisoformat(state["retain_until"])
+    assert retain_until.date() == (removed.replace(year=removed.year + 2)).date()
+    locks = world.locks(PAGE, item)
+    assert len(locks) == 2
+    assert all(until >= retain_until - timedelta(seconds=1) for until, _ in locks)
+
+    # A hold on the page: every version gets S3's legal hold.
+    with freeze_time(removed + timedelta(days=1)):
+        hold = ok(
+            "POST",
+            "/holds",
+            {
+                "matter": "Doe v. District",
+                "reason": "litigation notice received",
+                "scope": {"accounts": [f"facebook:{PAGE}"]},
+            },
+        )["hold"]
+        assert world.work() == 1
+    assert {status for _, status in world.locks(PAGE, item)} == {"ON"}
+    assert [h["id"] for h in retention(PAGE, item)["holds"]] == [hold["id"]]
+
+    # Retention met, but the hold stands: nothing is proposed, and S3 itself refuses to delete a version.
+    met = retain_until + timedelta(days=1)
+    with freeze_time(met):
+        assert ok("POST", "/disposition/sweep")["batches"] == []
+        assert world.delete_first_version(PAGE, item) == "AccessDenied"
+
+    # Released (a reason is required): the legal hold comes off; the item becomes eligible.
+    with freeze_time(met):
+        status, answer = call("POST", f"/holds/{hold['id']}/release", body={"reason": ""})
+        assert status == 422, answer
+        ok("POST", f"/holds/{hold['id']}/release", {"reason": "case settled"})
+        world.work()
+        assert {status for _, status in world.locks(PAGE, item)} == {"OFF"}
+        swept = ok("POST", "/disposition/sweep")
+        assert swept["items_read"] == 1
+        [batch_id] = swept["batches"]
+        batch = ok("GET", f"/disposition/batches/{batch_id}")
+        assert [c["item"]["item_id"] for c in batch["items"]] == [item]
+
+        # Approved: every version deleted, the index record gone, the destruction log written.
+        approved = ok("POST", f"/disposition/batches/{batch_id}/approve", {"note": "annual disposition"})
+        assert approved["state"] == "approved"
+        assert world.work() == 1
+    assert world.versions(PAGE, item) == []
+    assert call("GET", f"/content/facebook/{PAGE}/{item}/retention")[0] == 404
+    [entry] = ok("GET", "/disposition/log")["entries"]
+    assert entry["dan"] == "GS2010-001"
+    assert entry["series_title"].startswith("Communications")
+    assert entry["item_count"] == 1
+    assert entry["approved_by"] == "user:records.officer"
+    assert "no legal hold" in entry["attestation"].lower()
+    for field in ("minimum_retention", "dates_covered", "retention_met_on", "method", "items_sha256"):
+        assert entry[field], field
+    assert ok("GET", f"/disposition/batches/{batch_id}")["state"] == "executed"
+
+    actions = [e.action for e in audit.log().for_resource(f"batch:{batch_id}", 50)]
+    assert {"disposition.proposed", "disposition.approved", "disposition.executed"} <= set(actions)
+    assert {"hold.placed", "hold.applied", "hold.released", "hold.lifted"} <= {
+        e.action for e in audit.log().for_resource(f"hold:{hold['id']}", 50)
+    }
+    assert audit.verify().ok
+
+
+def test_an_archival_series_is_transferred_not_deleted(world: World) -> None:
+    item = "c-200"
+    record(OTHER, item, Change.ADDED, T0)  # default series GS50-01-12: archival, transfer to the archives
+    record(OTHER, item, Change.REMOVED, T0 + timedelta(days=1))
+    met = T0 + timedelta(days=2 + 2 * 366)
+    with freeze_time(met):
+        [batch_id] = ok("POST", "/disposition/sweep")["batches"]
+        ok("POST", f"/disposition/batches/{batch_id}/approve")
+        world.work()
+    assert len(world.versions(OTHER, item)) == 2  # kept in the archive
+    state = retention(OTHER, item)
+    assert state["disposed"] == "transferred"
+    [entry] = ok("GET", "/disposition/log")["entries"]
+    assert entry["disposition"].startswith("transferred")
+    assert entry["transfer_package"]["key"] == f"transfers/{batch_id}.zip"
+    with freeze_time(met + timedelta(days=1)):
+        assert ok("POST", "/disposition/sweep")["batches"] == []  # never proposed again
+
+
+def test_a_hold_placed_after_the_proposal_drops_the_item_from_the_batch(world: World) -> None:
+    with freeze_time(T0):
+        ok("PUT", f"/retention/assignments/facebook/{PAGE}", {"dan": "GS2010-001"})
+    for item in ("c-1", "c-2"):
+        record(PAGE, item, Change.ADDED, T0)
+        record(PAGE, item, Change.REMOVED, T0 + timedelta(days=1))
+    met = T0 + timedelta(days=2 + 2 * 366)
+    with freeze_time(met):
+        [batch_id] = ok("POST", "/disposition/sweep")["batches"]
+        ok(
+            "POST",
+            "/holds",
+            {
+                "matter": "PRR 2028-14",
+                "reason": "records request",
+                "scope": {"item_ids": [f"facebook:{PAGE}:c-2"]},
+            },
+        )
+        world.work()
+        approved = ok("POST", f"/disposition/batches/{batch_id}/approve")
+        assert [c["item"]["item_id"] for c in approved["items"]] == ["c-1"]
+        assert [d["item"] for d in approved["dropped"]] == [f"facebook:{PAGE}:c-2"]
+        assert "hold" in approved["dropped"][0]["reason"]
+        world.work()
+    assert world.versions(PAGE, "c-1") == []
+    assert len(world.versions(PAGE, "c-2")) == 2  # nothing under hold is ever deleted
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "words"),
+    [
+        ("POST", "/holds", {"matter": "m", "reason": "why not", "scope": {}}, 400, "scope"),
+        (
+            "POST",
+            "/holds",
+            {
+                "matter": "m",
+                "reason": "why not",
+                "scope": {
+                    "accounts": [f"facebook:{PAGE}"],
+                    "date_from": "2026-05-01T00:00:00Z",
+                    "date_to": "2026-04-01T00:00:00Z",
+                },
+            },
+            400,
+            "order",
+        ),
+        ("PUT", f"/retention/assignments/facebook/{PAGE}", {"dan": "NO-SUCH-1"}, 400, "series"),
+        ("POST", "/disposition/batches/20260101T000000-0123456789ab/approve", {}, 404, "batch"),
+        ("POST", "/holds/0123456789abcdef0123456789abcdef/release", {"reason": "done here"}, 404, "hold"),
+    ],
+)
+def test_bad_requests_are_refused_and_change_nothing(
+    world: World, method: str, path: str, body: Any, status: int, words: str
+) -> None:
+    before = len(audit.log().for_resource("retention:schedule", 50))
+    got, answer = call(method, path, body=body)
+    assert got == status, answer
+    assert words in answer["message"].lower()
+    assert len(audit.log().for_resource("retention:schedule", 50)) == before
+
+
+def test_only_records_changes_retention(world: World) -> None:
+    for roles in (("communications",), ("it",), ("moderators",), ("principals",), ("staff",)):
+        status, answer = call("PUT", f"/retention/assignments/facebook/{PAGE}", roles, {"dan": "GS2010-001"})
+        assert status == 403, answer
+    status, schedule = call("GET", "/retention/schedule", ("communications",))
+    assert status == 200
+    assert schedule["version"] == 1
