@@ -290,3 +290,64 @@ def test_only_records_changes_retention(world: World) -> None:
     status, schedule = call("GET", "/retention/schedule", ("communications",))
     assert status == 200
     assert schedule["version"] == 1
+
+
+def test_schedule_changes_are_versioned_and_audited(world: World) -> None:
+    series = {
+        "title": "Communications - Non-Executive (district override)",
+        "description": "Routine communications",
+        "retention_years": 3,
+        "trigger": "received_or_provided",
+        "disposition": "destroy",
+        "archival": False,
+        "jurisdiction": "WA",
+        "note": "board resolution 2026-14",
+    }
+    with freeze_time(T0):
+        changed = ok("PUT", "/retention/series/GS2010-001", series)
+    assert changed["version"] == 2
+    assert ok("GET", "/retention/schedule")["version"] == 2
+    old = ok("GET", "/retention/schedule/versions/1")
+    assert next(s for s in old["series"] if s["dan"] == "GS2010-001")["retention_years"] == 2
+    entries = audit.log().for_resource("retention:schedule", 50)
+    assert [(e.action, e.details["version"]) for e in entries] == [("retention.series_changed", 2)]
+    # An archival series must be transferred, not destroyed: refused, nothing written.
+    status, answer = call("PUT", "/retention/series/GS50-01-12", body={**series, "archival": True})
+    assert status == 400, answer
+    assert ok("GET", "/retention/schedule")["version"] == 2
+    # Items archived from now on record the version that governed them.
+    with freeze_time(T0):
+        ok("PUT", f"/retention/assignments/facebook/{PAGE}", {"dan": "GS2010-001"})
+    record(PAGE, "c-9", Change.ADDED, T0)
+    state = retention(PAGE, "c-9")
+    assert (state["dan"], state["schedule_version"]) == ("GS2010-001", 3)
+
+
+def test_versions_archived_later_under_a_hold_are_held_and_a_release_keeps_other_holds(world: World) -> None:
+    scope = {"accounts": [f"facebook:{PAGE}"]}
+    with freeze_time(T0):
+        first = ok("POST", "/holds", {"matter": "Doe v. District", "reason": "notice", "scope": scope})[
+            "hold"
+        ]
+        second = ok(
+            "POST",
+            "/holds",
+            {"matter": "PRR 2026-3", "reason": "request", "scope": {"item_ids": [f"facebook:{PAGE}:c-5"]}},
+        )["hold"]
+        world.work()
+    # Archived after the holds: S3 gets the legal hold with the version itself.
+    record(PAGE, "c-5", Change.ADDED, T0 + timedelta(hours=1))
+    record(PAGE, "c-6", Change.ADDED, T0 + timedelta(hours=1))
+    assert {s for _, s in world.locks(PAGE, "c-5")} == {"ON"}
+    assert {s for _, s in world.locks(PAGE, "c-6")} == {"ON"}
+    assert sorted(h["id"] for h in retention(PAGE, "c-5")["holds"]) == sorted([first["id"], second["id"]])
+
+    # Releasing the account-wide hold: c-6 is free, c-5 stays held by the other one.
+    with freeze_time(T0 + timedelta(days=1)):
+        ok("POST", f"/holds/{first['id']}/release", {"reason": "case dismissed"})
+        world.work()
+    assert {s for _, s in world.locks(PAGE, "c-6")} == {"OFF"}
+    assert {s for _, s in world.locks(PAGE, "c-5")} == {"ON"}
+    assert [h["id"] for h in retention(PAGE, "c-5")["holds"]] == [second["id"]]
+    status, answer = call("POST", f"/holds/{first['id']}/release", body={"reason": "again"})
+    assert status == 409, answer
