@@ -49,6 +49,10 @@ def _benchmarks(quick: bool) -> list[tuple[str, dict[str, Any]]]:
             {"comments": 500 if quick else 2000, "rounds": 3, "floor_sample": 100 if quick else 200},
         ),
         ("offboarding_bench", {"accounts": 200, "rounds": 3 if quick else 5}),
+        (
+            "disposition_bench",
+            {"items": 20_000 if quick else 100_000, "eligible": 200 if quick else 1000, "rounds": 3},
+        ),
     ]
 
 

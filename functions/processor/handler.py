@@ -23,20 +23,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def process(record: SQSRecord) -> None:
-    try:
-        pointer = intake.parse_pointer(record.body)
-        report = ingest.ingest(pointer)
-    except (BadRequest, intake.IntegrityError) as exc:
-        dead_letters.send(QUEUE, record, exc.message)
-        return
-    except Exception as exc:
-        if dead_letters.on_last_attempt(QUEUE, record, exc):
-            return
-        raise
-    logger.info(
-        "delivery recorded",
-        extra={"key": pointer.key, "recorded": report.recorded, "skipped": dict(report.skipped)},
-    )
+    permanent = (BadRequest, intake.IntegrityError)
+    done = dead_letters.consume(QUEUE, record, intake.parse_pointer, ingest.ingest, permanent=permanent)
+    if done is not None:
+        logger.info(
+            "delivery recorded",
+            extra={"recorded": done.recorded, "duplicates": done.duplicates, "skipped": dict(done.skipped)},
+        )
 
 
 def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

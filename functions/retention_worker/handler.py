@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import handlers, records_service
-from shared.errors import BadRequest
 from shared.observability import logger
 from shared.store import dead_letters
 
@@ -19,19 +18,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def process(record: SQSRecord) -> None:
-    try:
-        job = records_service.parse_job(record.body)
-    except BadRequest as exc:
-        dead_letters.send(QUEUE, record, exc.message)
-        return
-    try:
-        outcome = records_service.run_job(job)
-    except Exception as exc:
-        logger.exception("retention job failed", extra={"job": job.job, "id": job.id})
-        if dead_letters.on_last_attempt(QUEUE, record, exc):
-            return
-        raise
-    logger.info("retention job done", extra={"job": job.job, "id": job.id, "outcome": outcome})
+    done = dead_letters.consume(QUEUE, record, records_service.parse_job, records_service.run_job)
+    if done is not None:
+        logger.info("retention job done", extra={"outcome": done})
 
 
 def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -16,8 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import handlers, rotation_service
-from shared.domain.credentials import parse_requests
-from shared.errors import BadRequest
+from shared.domain.credentials import RotationRequest, parse_requests
 from shared.observability import logger
 from shared.store import dead_letters
 
@@ -25,22 +24,17 @@ QUEUE = "rotations"
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
+def _handle(requests: list[RotationRequest]) -> list[str]:
+    outcomes = []
+    for request in requests:
+        outcome = rotation_service.handle_request(request)
+        logger.info("rotation request handled", extra={"account_id": request.account_id, "outcome": outcome})
+        outcomes.append(outcome)
+    return outcomes
+
+
 def process(record: SQSRecord) -> None:
-    try:
-        requests = parse_requests(record.body)
-    except BadRequest as exc:
-        dead_letters.send(QUEUE, record, exc.message)
-        return
-    try:
-        for request in requests:
-            outcome = rotation_service.handle_request(request)
-            logger.info(
-                "rotation request handled", extra={"account_id": request.account_id, "outcome": outcome}
-            )
-    except Exception as exc:
-        if dead_letters.on_last_attempt(QUEUE, record, exc):
-            return
-        raise
+    dead_letters.consume(QUEUE, record, parse_requests, _handle)
 
 
 def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
