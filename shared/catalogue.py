@@ -531,8 +531,9 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Records management: the retention schedule (versioned), each item's retention state, legal "
         "holds and disposition batches with the destruction log.",
         # records: schedule, holds, batches, destruction log; content: retention states; audit: every change;
-        # retention: hold and disposition jobs for the worker.
+        # archive: each version's Object Lock as S3 holds it (read only); retention: jobs for the worker.
         tables=(Uses("records", "read_write"), Uses("content", "read"), Uses("audit", "read_write")),
+        buckets=(Uses("archive", "read"),),
         queues=(Uses("retention", "write"),),
         timeout_seconds=29,
     ),

@@ -360,12 +360,12 @@ def release_hold_job(hold_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------- disposition
-def sweep(now: datetime | None = None, *, limit: int = 1000) -> dict[str, Any]:
+def sweep(now: datetime | None = None, *, limit: int = 1000, reapply: bool = False) -> dict[str, Any]:
     """Propose one batch per series of items whose retention is met, that no hold covers and that no open batch
-    holds already; re-apply recent holds first."""
+    holds already. The scheduled worker (``reapply``) first applies recent holds again (see REAPPLY_WINDOW)."""
     at = now or _now()
     active = [h.value for h in records().holds() if h.value.active]
-    for hold in active:
+    for hold in active if reapply else ():
         if at - hold.placed_at <= REAPPLY_WINDOW:
             apply_hold(hold.id)
     governing = schedule()

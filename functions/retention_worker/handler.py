@@ -30,7 +30,7 @@ def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 event=event, record_handler=process, processor=processor, context=context
             )
         )
-    summary = records_service.sweep()
+    summary = records_service.sweep(reapply=True)
     logger.info("disposition sweep ran", extra={"summary": summary})
     return summary
 

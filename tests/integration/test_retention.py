@@ -351,3 +351,28 @@ def test_versions_archived_later_under_a_hold_are_held_and_a_release_keeps_other
     assert [h["id"] for h in retention(PAGE, "c-5")["holds"]] == [second["id"]]
     status, answer = call("POST", f"/holds/{first['id']}/release", body={"reason": "again"})
     assert status == 409, answer
+
+
+def test_the_scheduled_sweep_holds_a_version_archived_while_the_hold_was_being_applied(world: World) -> None:
+    from functions.retention_worker.handler import handler as worker
+    from shared.store import records_store
+
+    with freeze_time(T0):
+        ok(
+            "POST",
+            "/holds",
+            {"matter": "Doe v. District", "reason": "notice", "scope": {"accounts": [f"facebook:{PAGE}"]}},
+        )
+        world.work()
+    # A processor that read the holds just before this one was placed archives a comment without the hold.
+    schedule, _ = records_store.governing()
+    records_store.CACHE._schedule, records_store.CACHE._holds = schedule, []
+    records_store.CACHE._at = float("inf")
+    record(PAGE, "late", Change.ADDED, T0 + timedelta(seconds=1))
+    records_store.CACHE.clear()
+    assert {s for _, s in world.locks(PAGE, "late")} == {"OFF"}
+
+    # The scheduled run applies recent holds again before it proposes anything.
+    with freeze_time(T0 + timedelta(hours=1)):
+        worker({"id": "scheduled-1", "source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    assert {s for _, s in world.locks(PAGE, "late")} == {"ON"}
