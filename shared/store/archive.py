@@ -40,6 +40,7 @@ def put_event(
     settings = get_settings()
     key = event_key(event)
     until = lock_until or now + timedelta(days=settings.archive_retention_days)
+    hold: dict[str, Any] = {"ObjectLockLegalHoldStatus": "ON"} if legal_hold else {}  # absent: no legal hold
     try:
         aws.s3().put_object(
             Bucket=settings.bucket_name(ARCHIVE),
@@ -49,8 +50,8 @@ def put_event(
             ChecksumAlgorithm="SHA256",
             ObjectLockMode="COMPLIANCE",
             ObjectLockRetainUntilDate=until,
-            ObjectLockLegalHoldStatus="ON" if legal_hold else "OFF",
             IfNoneMatch="*",
+            **hold,
         )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in _ALREADY_THERE:
