@@ -907,6 +907,41 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/disposition/log", "records-api", RECORDS_READERS, summary="The destruction log"),
     Route(
         "POST",
+        "/requests",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Log a public-records request: its statutory due date, and a hold on its scope while it is open",
+    ),
+    Route(
+        "GET",
+        "/requests",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="The request log (RCW 40.14.026(4)), by status; overdue requests",
+    ),
+    Route("GET", "/requests/{request_id}", "records-api", RECORDS_KEEPERS, summary="One records request"),
+    Route(
+        "PUT",
+        "/requests/{request_id}/scope",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Set a request's scope: its automatic hold follows",
+    ),
+    *(
+        Route("POST", f"/requests/{{request_id}}/{step}", "records-api", RECORDS_KEEPERS, summary=summary)
+        for step, summary in (
+            ("acknowledge", "Acknowledge the request"),
+            ("start", "Start work on the request"),
+            ("clarification", "Ask the requester to clarify (the clock does not make it overdue meanwhile)"),
+            ("clarified", "Record the requester's clarification"),
+            ("extend", "Extend the due date with a written reason (CA: once, at most 14 days)"),
+            ("installments", "Record an installment provided to the requester"),
+            ("withheld", "Record records redacted or withheld, each with its exemption and explanation"),
+            ("close", "Close the request (its automatic hold is released)"),
+        )
+    ),
+    Route(
+        "POST",
         "/offboardings",
         "accounts-api",
         CREDENTIAL_KEEPERS,

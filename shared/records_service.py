@@ -78,7 +78,7 @@ def parse_job(body: str) -> RetentionJob:
         raise BadRequest("not a retention job") from None
 
 
-def _enqueue(job: RetentionJob) -> None:
+def enqueue(job: RetentionJob) -> None:
     try:
         aws.sqs().send_message(
             QueueUrl=get_settings().queue_url("retention"), MessageBody=job.model_dump_json()
@@ -260,7 +260,7 @@ def place_hold(who: Identity, matter: str, reason: str, scope: dict[str, Any]) -
         {"matter": hold.matter, "reason": hold.reason, "scope": hold.scope.model_dump(mode="json")},
         also=[records().hold_part(hold, None)],
     )
-    _enqueue(RetentionJob(job="apply_hold", id=hold.id))
+    enqueue(RetentionJob(job="apply_hold", id=hold.id))
     return HoldView(hold=hold, active=True)
 
 
@@ -290,7 +290,7 @@ def release_hold(who: Identity, hold_id: str, reason: str) -> HoldView:
         {"matter": after.matter, "reason": after.release_reason},
         also=[records().hold_part(after, stored.revision)],
     )
-    _enqueue(RetentionJob(job="release_hold", id=hold_id))
+    enqueue(RetentionJob(job="release_hold", id=hold_id))
     return HoldView(hold=after, active=False)
 
 
@@ -459,7 +459,7 @@ def approve(who: Identity, batch_id: str, note: str = "") -> Batch:
         },
         also=[records().batch_part(after, stored.revision)],
     )
-    _enqueue(RetentionJob(job="dispose", id=batch_id))
+    enqueue(RetentionJob(job="dispose", id=batch_id))
     return after
 
 

@@ -7,6 +7,8 @@ holds, the disposition batches and the destruction log. Every item is JSON in ``
   revision for the release.
 * ``pk = BATCHES``, ``sk = <batch id>``: the disposition batches, with a revision.
 * ``pk = DESTRUCTION``, ``sk = <executed at>#<batch id>``: the destruction log, oldest first.
+* ``pk = REQUESTS``, ``sk = <request id>``: public-records requests (ids sort by the date received), with a
+  revision. One Query lists them: a district answers hundreds a year, not millions.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from shared.domain.requests import RecordsRequest
 from shared.domain.retention import Batch, Hold, Schedule, default_schedule
 from shared.errors import Conflict, Unavailable
 from shared.store import dynamo
 
 TABLE = "records"
 SCHEDULE, HOLDS, BATCHES, DESTRUCTION = "SCHEDULE", "HOLDS", "BATCHES", "DESTRUCTION"
+REQUESTS = "REQUESTS"
 # How long a process trusts the schedule and the holds it read (the processor reads them for every delivery).
 CACHE_SECONDS = 10.0
 
@@ -146,6 +150,27 @@ class RecordsStore:
             raise Unavailable("the disposition batch could not be written") from exc
         except PynamoDBException as exc:
             raise Unavailable("the disposition batch could not be written") from exc
+
+    # ------------------------------------------------------------------------------------------- requests
+    def request(self, request_id: str) -> Revised[RecordsRequest] | None:
+        try:
+            item = RecordsItem.get(REQUESTS, request_id, consistent_read=True)
+        except RecordsItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the records request could not be read") from exc
+        return Revised(RecordsRequest.model_validate_json(item.body), int(item.revision))
+
+    def requests(self) -> Iterator[RecordsRequest]:
+        """Every request, newest first."""
+        try:
+            for item in RecordsItem.query(REQUESTS, scan_index_forward=False):
+                yield RecordsRequest.model_validate_json(item.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the records requests could not be read") from exc
+
+    def request_part(self, request: RecordsRequest, before: int | None) -> Callable[[TransactWrite], None]:
+        return _part(REQUESTS, request.id, request, before)
 
     # ------------------------------------------------------------------------------------------- destruction log
     def log_part(self, sort_key: str, body: str) -> Callable[[TransactWrite], None]:

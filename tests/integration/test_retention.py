@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import boto3
 import pytest
@@ -33,7 +34,8 @@ RECORDS = ("records",)
 
 
 def call(method: str, path: str, roles: tuple[str, ...] = RECORDS, body: Any = None) -> tuple[int, Any]:
-    event = rest_event(method, path, roles=roles, body=body)
+    path, _, query = path.partition("?")
+    event = rest_event(method, path, roles=roles, body=body, query=dict(parse_qsl(query)) or None)
     event["requestContext"]["authorizer"]["claims"]["cognito:username"] = "records.officer"
     response = records_api(event, FakeContext())
     return response["statusCode"], json.loads(response["body"])
