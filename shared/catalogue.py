@@ -906,6 +906,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/disposition/log", "records-api", RECORDS_READERS, summary="The destruction log"),
     Route(
+        "GET",
+        "/search",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Search the archived record by account or author, date range, item state and keyword (every "
+        "version's text, case- and accent-insensitive), with each hit's thread",
+    ),
+    Route(
         "POST",
         "/requests",
         "records-api",

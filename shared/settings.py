@@ -42,6 +42,8 @@ class Settings:
     organization: str = "Steward School District"
     # Default COMPLIANCE retention of archived content, in days (the retention schedules refine it).
     archive_retention_days: int = 730
+    # The longest date range one search may span (records requests are answered in parts beyond it).
+    search_max_days: int = 400
     # Platform API base URLs (the local runtime points them at its fake platform server on loopback).
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
     x_api_url: str = "https://api.x.com"
@@ -143,6 +145,7 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "secrets_cache_seconds": _integer(0, 3600),
     "organization": _text(1, 200),
     "archive_retention_days": _integer(1, 36500),
+    "search_max_days": _integer(1, 3660),
     "meta_graph_url": _required_url,
     "x_api_url": _required_url,
     "youtube_api_url": _required_url,

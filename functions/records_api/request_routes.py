@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,9 +11,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.records_api.routes import ScopeRequest
-from shared import api
+from shared import api, search_service
 from shared import requests_service as service
 from shared.domain.requests import Closure, Jurisdiction, RequestStatus
+from shared.domain.search import ItemFilter
+from shared.errors import InvalidParameter
 
 router = APIGatewayRouter()
 
@@ -157,4 +159,42 @@ def withheld(request_id: RequestId, request: Annotated[WithheldBody, Body()]) ->
 def close(request_id: RequestId, request: Annotated[CloseBody, Body()]) -> service.RequestView:
     return service.close(
         request_id, api.caller(router), str(request.closure), request.closed_on, request.reason
+    )
+
+
+@router.get("/search", **api.doc("GET", "/search", search_service.SearchPage))
+def search(
+    account: Annotated[str | None, Query(max_length=300, description="platform:account_id")] = None,
+    author: Annotated[str | None, Query(max_length=300, description="platform:author_id")] = None,
+    date_from: Annotated[datetime | None, Query(description="Posted at or after")] = None,
+    date_to: Annotated[datetime | None, Query(description="Posted at or before")] = None,
+    states: Annotated[
+        str | None, Query(max_length=100, description="Comma-separated: visible, hidden, removed, edited")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=200, description="A keyword, matched on every version")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="next_cursor of the previous page")
+    ] = None,
+    context: Annotated[bool, Query(description="Include each hit's thread")] = True,
+) -> search_service.SearchPage:
+    wanted: list[ItemFilter] = []
+    for part in (states or "").split(","):
+        if part.strip():
+            try:
+                wanted.append(ItemFilter(part.strip()))
+            except ValueError:
+                raise InvalidParameter(
+                    f"states: {part.strip()!r} is not visible, hidden, removed or edited"
+                ) from None
+    return search_service.search(
+        account=account,
+        author=author,
+        date_from=date_from,
+        date_to=date_to,
+        states=tuple(wanted),
+        keyword=q,
+        limit=limit,
+        cursor=cursor,
+        context=context,
     )

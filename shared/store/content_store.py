@@ -266,3 +266,32 @@ class ContentStore:
                 yield _stored(record)
         except PynamoDBException as exc:
             raise Unavailable("the content index could not be read") from exc
+
+    # ----------------------------------------------------------------------------------------- search
+    def ordered(
+        self, by: str, key: str, *, after: str | None, start: str | None, end: str | None
+    ) -> Iterator[tuple[str, Stored]]:
+        """(order key, item) of one account's or author's partition (``by`` is ``account`` or ``author``), oldest
+        first, posted within [start, end] (formatted times), strictly after the order key ``after`` (a cursor)."""
+        index, sort = (
+            (ContentRecord.by_account, ContentRecord.account_sk)
+            if by == "account"
+            else (ContentRecord.by_author, ContentRecord.author_sk)
+        )
+        low = after if after is not None else start
+        high = f"{end}~" if end is not None else None
+        condition: Any = None
+        if low is not None and high is not None:
+            condition = sort.between(low, high)
+        elif low is not None:
+            condition = sort >= low
+        elif high is not None:
+            condition = sort <= high
+        try:
+            for record in index.query(key, condition, page_size=100):
+                order = str(record.account_sk if by == "account" else record.author_sk)
+                if after is not None and order <= after:
+                    continue
+                yield order, _stored(record)
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc
