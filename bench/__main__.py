@@ -54,6 +54,9 @@ def _benchmarks(quick: bool) -> list[tuple[str, dict[str, Any]]]:
             # Items read is exact, not timed: one round (moto's GSI walks the whole table, so each takes ~25 s).
             {"items": 20_000 if quick else 100_000, "eligible": 200 if quick else 1000, "rounds": 1},
         ),
+        # Items read is exact, not timed: one round (each page of a search is a GSI query moto answers by walking
+        # the whole table).
+        ("search_bench", {"items": 20_000 if quick else 100_000, "rounds": 1}),
     ]
 
 

@@ -148,6 +148,8 @@ def _page(found: SearchQuery, limit: int, cursor: str | None, context: bool) -> 
         after=after,
         start=format_time(found.date_from) if found.date_from else None,
         end=format_time(found.date_to) if found.date_to else None,
+        # A page of N hits reads N items and one more (to know there is a next page) when nothing is filtered out.
+        page_size=limit + 1,
     ):
         read += 1
         if len(hits) == limit:

@@ -269,10 +269,18 @@ class ContentStore:
 
     # ----------------------------------------------------------------------------------------- search
     def ordered(
-        self, by: str, key: str, *, after: str | None, start: str | None, end: str | None
+        self,
+        by: str,
+        key: str,
+        *,
+        after: str | None,
+        start: str | None,
+        end: str | None,
+        page_size: int = 100,
     ) -> Iterator[tuple[str, Stored]]:
         """(order key, item) of one account's or author's partition (``by`` is ``account`` or ``author``), oldest
-        first, posted within [start, end] (formatted times), strictly after the order key ``after`` (a cursor)."""
+        first, posted within [start, end] (formatted times), strictly after the order key ``after`` (a cursor).
+        Lazy: DynamoDB is asked for ``page_size`` items at a time, only as the caller reads on."""
         index, sort = (
             (ContentRecord.by_account, ContentRecord.account_sk)
             if by == "account"
@@ -288,7 +296,8 @@ class ContentStore:
         elif high is not None:
             condition = sort <= high
         try:
-            for record in index.query(key, condition, page_size=100):
+            # page_size: what DynamoDB returns per request; a caller that stops after N items asks for N (+1).
+            for record in index.query(key, condition, page_size=page_size):
                 order = str(record.account_sk if by == "account" else record.author_sk)
                 if after is not None and order <= after:
                     continue
