@@ -31,40 +31,18 @@ import os
 import random
 import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
-REGION = "us-east-1"
+from bench.audit_bench import REGION, _environment, _timed
+
 ACCOUNT = "1234567890321"  # a Facebook page no series is assigned to: the default series governs it
 NOW = datetime(2029, 6, 1, 12, 0, tzinfo=UTC)
 POOL = 1000  # distinct histories per kind of item that is never read by the sweep
 ELIGIBLE, HELD, RECENT, VISIBLE = "eligible", "held", "recent", "visible"
-
-
-def _environment() -> None:
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "STEWARD_STAGE": "test",
-            "STEWARD_AUDIT_CHAINS": "4",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
-
-
-def _timed(work: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def _kinds(items: int, eligible: int, rng: random.Random) -> list[str]:

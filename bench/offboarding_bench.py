@@ -16,38 +16,15 @@ from __future__ import annotations
 import logging
 import os
 import statistics
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-REGION = "us-east-1"
+from bench.audit_bench import REGION, _environment, _timed
+
 DOMAIN = "district.example.org"
-
-
-def _environment() -> None:
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "STEWARD_STAGE": "test",
-            "STEWARD_AUDIT_CHAINS": "4",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
-
-
-def _timed(work: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def _seed(person: str, count: int, round_no: int) -> None:

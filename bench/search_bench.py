@@ -34,7 +34,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from bench.disposition_bench import REGION, _environment
+from bench.audit_bench import REGION, _environment
 
 ACCOUNTS = 20
 POOL = 50  # distinct histories per account for the items no search parses
