@@ -26,7 +26,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, ValidationError
 
 from shared import audit
@@ -35,10 +34,9 @@ from shared.domain import retention as domain
 from shared.domain.content import format_time
 from shared.domain.item_retention import Disposed, ItemRetention, ref
 from shared.domain.retention import Batch, BatchState, Candidate, Disposition, Hold, HoldKind, Schedule
-from shared.errors import BadRequest, Conflict, NotFound, Unavailable
+from shared.errors import BadRequest, Conflict, NotFound
 from shared.observability import logger
-from shared.settings import get_settings
-from shared.store import archive, aws
+from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore, Stored, item_key
 from shared.store.records_store import RecordsStore, Revised
 
@@ -79,12 +77,7 @@ def parse_job(body: str) -> RetentionJob:
 
 
 def enqueue(job: RetentionJob) -> None:
-    try:
-        aws.sqs().send_message(
-            QueueUrl=get_settings().queue_url("retention"), MessageBody=job.model_dump_json()
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise Unavailable(f"the {job.job} job could not be queued; try again") from exc
+    queues.send("retention", [job.model_dump_json()], what=f"{job.job} job")
 
 
 def run_job(job: RetentionJob) -> dict[str, Any]:
@@ -561,16 +554,7 @@ def _transfer(batch: Batch) -> dict[str, str]:
         bag.writestr("batch.json", batch.model_dump_json(indent=2))
     key = f"transfers/{batch.id}.zip"
     data = buffer.getvalue()
-    try:
-        aws.s3().put_object(
-            Bucket=get_settings().bucket_name("exports"),
-            Key=key,
-            Body=data,
-            ContentType="application/zip",
-            ChecksumAlgorithm="SHA256",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise Unavailable("the transfer package could not be written") from exc
+    exports.put(key, data, content_type="application/zip", what="transfer package")
     return {"key": key, "sha256": hashlib.sha256(data).hexdigest(), "files": str(len(manifest))}
 
 
