@@ -46,7 +46,7 @@ import re
 import string
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from importlib import resources
 from typing import Any
@@ -54,6 +54,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.catalogue import Role
+from shared.domain.checks import aware as _utc
+from shared.domain.checks import need_role as _need_role
+from shared.domain.checks import need_time as _need_time
 from shared.domain.content import sha256_hex
 from shared.domain.credentials import CredentialKind
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -178,38 +181,11 @@ _PLACEHOLDERS = frozenset(
 )
 
 
-_ROLE_VALUES = frozenset(r.value for r in Role)
-
-
-def _roles_text(roles: Iterable[Role]) -> str:
-    return " or ".join(f"'{r}'" for r in sorted(roles))
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("account times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _need_time(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise BadRequest("times must be timezone-aware")
-    return at.astimezone(UTC)
-
-
 def _need_reason(reason: str, what: str) -> str:
     reason = reason.strip()
     if not reason:
         raise BadRequest(f"a reason is required to {what}")
     return reason
-
-
-def _need_role(roles: Iterable[Role | str], allowed: frozenset[Role], what: str) -> None:
-    held = {Role(r) for r in roles if str(r) in _ROLE_VALUES}
-    if not allowed & held:
-        raise Forbidden(f"{what} needs the {_roles_text(allowed)} role", needed=sorted(allowed))
 
 
 def _bad_request(exc: ValidationError, what: str) -> BadRequest:

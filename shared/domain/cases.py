@@ -26,24 +26,17 @@ images of minors or any content that may be considered child pornography").
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.domain.checks import aware as _utc
 from shared.domain.content import PendingAction, Platform, format_time, sha256_hex
 from shared.domain.moderation import Action, Category, Citation, Match, RuleSet
 
 SYSTEM_PREFIX = "system:"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("case times must be timezone-aware")
-    return value.astimezone(UTC)
 
 
 EXCERPT_MAX = 280

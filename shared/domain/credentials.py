@@ -48,7 +48,7 @@ import secrets
 import string
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -64,6 +64,8 @@ from pydantic import (
 )
 
 from shared.catalogue import Role
+from shared.domain.checks import aware as _utc
+from shared.domain.checks import validation_message
 from shared.domain.content import format_time
 from shared.errors import BadRequest, Conflict, Forbidden
 
@@ -84,14 +86,6 @@ HANDOVER_ROLES = frozenset({Role.IT})
 _EMAIL = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@([a-z0-9-]+(?:\.[a-z0-9-]+)+)$")
 _BASE32 = re.compile(r"^[A-Z2-7]+=*$")
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("credential times must be timezone-aware")
-    return value.astimezone(UTC)
 
 
 def _reveal(value: SecretStr | None) -> str | None:
@@ -242,12 +236,7 @@ def _revalidate(values: CredentialValues, **changes: Any) -> CredentialValues:
 
 def _validation_message(error: ValidationError) -> str:
     """Field and rule of each error; never ``input`` (it would carry the secret)."""
-    parts = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
-        where = ".".join(str(p) for p in item["loc"]) or "credential"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return "; ".join(parts)
+    return validation_message(error, "credential")
 
 
 def parse_values(data: Mapping[str, Any], *, district_domains: Collection[str]) -> CredentialValues:

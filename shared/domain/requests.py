@@ -33,6 +33,9 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.catalogue import Role
+from shared.domain.checks import need_actor as _need_actor
+from shared.domain.checks import need_time as _need_time
+from shared.domain.checks import validation_message as _validation_message
 from shared.errors import BadRequest, Conflict, Forbidden
 
 CALENDAR_FILE = "requests.toml"
@@ -60,19 +63,6 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _need_time(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise BadRequest("times must be timezone-aware")
-    return at.astimezone(UTC)
-
-
-def _need_actor(actor: str) -> str:
-    actor = (actor or "").strip()
-    if not actor:
-        raise BadRequest("the actor is required")
-    return actor
-
-
 def _need_text(value: str, what: str, maximum: int = REASON_MAX) -> str:
     value = (value or "").strip()
     if not value:
@@ -86,14 +76,6 @@ def _need_role(roles: Iterable[Role | str], what: str) -> None:
     held = {str(r) for r in roles}
     if not any(r.value in held for r in RECORDS_ROLES):
         raise Forbidden(f"{what} needs the 'records' role", needed=sorted(r.value for r in RECORDS_ROLES))
-
-
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
-        where = ".".join(str(p) for p in item["loc"]) or "value"
-        parts.append(f"{where}: {str(item['msg']).removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def _strip_required(value: str) -> str:

@@ -54,8 +54,13 @@ from pydantic import (
 )
 
 from shared.catalogue import Role
+from shared.domain.checks import aware as _utc
+from shared.domain.checks import need_actor as _need_actor
+from shared.domain.checks import need_role as _need_role
+from shared.domain.checks import need_time as _need_time
+from shared.domain.checks import validation_message as _validation_message
 from shared.domain.content import format_time
-from shared.errors import BadRequest, Conflict, Forbidden
+from shared.errors import BadRequest, Conflict
 
 SCHEDULE_FILE = "retention.toml"
 DEFAULTS_ACTOR = "system:defaults"
@@ -75,33 +80,11 @@ _ID = re.compile(r"^[^\s:]{1,256}$")  # an account or author id: no whitespace, 
 _ITEM_ID = re.compile(
     r"^\S{1,512}$"
 )  # an item id: no whitespace (the last part of a key, so a colon is fine)
-_ROLE_VALUES = frozenset(r.value for r in Role)
 
 
 # ------------------------------------------------------------------------------------------------ helpers
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("retention times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _need_time(at: datetime) -> datetime:
-    if at.tzinfo is None:
-        raise BadRequest("times must be timezone-aware")
-    return at.astimezone(UTC)
-
-
-def _need_actor(actor: str) -> str:
-    actor = actor.strip()
-    if not actor:
-        raise BadRequest("the actor is required")
-    return actor
 
 
 def _need_reason(reason: str, what: str, minimum: int = 3, maximum: int = 1000) -> str:
@@ -118,24 +101,6 @@ def _need_note(note: str) -> str:
     if len(note) > NOTE_MAX:
         raise BadRequest(f"a note has at most {NOTE_MAX} characters")
     return note
-
-
-def _roles_text(roles: Iterable[Role]) -> str:
-    return " or ".join(f"'{r}'" for r in sorted(roles))
-
-
-def _need_role(roles: Iterable[Role | str], allowed: frozenset[Role], what: str) -> None:
-    held = {Role(r) for r in roles if str(r) in _ROLE_VALUES}
-    if not allowed & held:
-        raise Forbidden(f"{what} needs the {_roles_text(allowed)} role", needed=sorted(allowed))
-
-
-def _validation_message(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors(include_url=False, include_input=False, include_context=False):
-        where = ".".join(str(p) for p in item["loc"]) or "value"
-        parts.append(f"{where}: {str(item['msg']).removeprefix('Value error, ')}")
-    return "; ".join(parts)
 
 
 def add_calendar(start: datetime, *, years: int = 0, months: int = 0, days: int = 0) -> datetime:
