@@ -26,7 +26,7 @@ from shared.domain import requests as domain
 from shared.domain import retention
 from shared.domain.requests import RecordsRequest, RequestStatus, Withheld
 from shared.domain.retention import Hold, HoldKind
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.store.records_store import RecordsStore, Revised
 
 _Part = Callable[[TransactWrite], None]
@@ -185,6 +185,17 @@ def withheld(request_id: str, who: Identity, entries: list[dict[str, str]]) -> R
     return _change(request_id, who, domain.record_withheld, entries=parsed)
 
 
+def _release(
+    request: RecordsRequest, who: Identity, at: datetime, why: str
+) -> tuple[Hold | None, list[_Part]]:
+    """The request's automatic hold released (if it is still active), and the write of that for the transaction."""
+    held = store().hold(request.hold_id) if request.hold_id else None
+    if held is None or not held.value.active:
+        return None, []
+    released = retention.release_hold(held.value, actor=who.actor, roles=who.roles, at=at, reason=why)
+    return released, [store().hold_part(released, held.revision)]
+
+
 def close(request_id: str, who: Identity, closure: str, closed_on: date, reason: str = "") -> RequestView:
     """Close the request and release its automatic hold (items no other hold keeps lose their legal hold)."""
     before = _load(request_id)
@@ -198,19 +209,7 @@ def close(request_id: str, who: Identity, closure: str, closed_on: date, reason:
         closed_on=closed_on,
         reason=reason,
     )
-    parts: list[_Part] = []
-    released: Hold | None = None
-    if after.hold_id:
-        held = store().hold(after.hold_id)
-        if held is not None and held.value.active:
-            released = retention.release_hold(
-                held.value,
-                actor=who.actor,
-                roles=who.roles,
-                at=at,
-                reason=f"request {after.id} closed ({closure})",
-            )
-            parts.append(store().hold_part(released, held.revision))
+    released, parts = _release(after, who, at, f"request {after.id} closed ({closure})")
     _commit(who, after, before, parts)
     if released is not None:
         records.enqueue(records.RetentionJob(job="release_hold", id=released.id))
@@ -218,26 +217,16 @@ def close(request_id: str, who: Identity, closure: str, closed_on: date, reason:
 
 
 def set_scope(request_id: str, who: Identity, scope: dict[str, Any]) -> RequestView:
-    """Give the request its scope (after a clarification, say): a new automatic hold replaces the old one."""
+    """Give an open request its scope (after a clarification, say): a new automatic hold replaces the old one."""
     before = _load(request_id)
+    if not before.value.open:
+        raise Conflict(f"request {request_id} is closed: a closed request holds nothing")
     at = _now()
     hold = _hold_for(who, before.value, scope, at)
     scoped = domain.RequestEvent(action="scoped", actor=who.actor, at=at, details={"hold_id": hold.id})
     after = before.value.model_copy(update={"hold_id": hold.id, "history": (*before.value.history, scoped)})
-    parts: list[_Part] = [store().hold_part(hold, None)]
-    old: Hold | None = None
-    if before.value.hold_id:
-        held = store().hold(before.value.hold_id)
-        if held is not None and held.value.active:
-            old = retention.release_hold(
-                held.value,
-                actor=who.actor,
-                roles=who.roles,
-                at=at,
-                reason=f"request {after.id} scope replaced",
-            )
-            parts.append(store().hold_part(old, held.revision))
-    _commit(who, after, before, parts)
+    old, parts = _release(before.value, who, at, f"request {after.id} scope replaced")
+    _commit(who, after, before, [store().hold_part(hold, None), *parts])
     records.enqueue(records.RetentionJob(job="apply_hold", id=hold.id))
     if old is not None:
         records.enqueue(records.RetentionJob(job="release_hold", id=old.id))

@@ -134,3 +134,15 @@ def test_only_records_handles_requests(world: World) -> None:
         status, answer = call("POST", "/requests", roles, BOND)
         assert status == 403, answer
         assert call("GET", "/requests", roles)[0] == 403
+
+
+def test_a_closed_request_takes_no_new_scope(world: World) -> None:
+    with freeze_time(NOW):
+        rid = created(BOND)["request"]["id"]
+        ok("POST", f"/requests/{rid}/close", {"closure": "withdrawn", "closed_on": "2026-11-30"})
+        status, answer = call(
+            "PUT", f"/requests/{rid}/scope", body={"scope": {"accounts": [f"facebook:{PAGE}"]}}
+        )
+    assert status == 409, answer
+    assert "closed" in answer["message"]
+    assert ok("GET", "/holds")["holds"] == []
