@@ -20,6 +20,8 @@ from moto import mock_aws
 
 from infrastructure.local import provision as provisioning
 from infrastructure.local.fake_platforms import FakePlatforms
+from infrastructure.local.lambdas import Lambdas
+from infrastructure.local.poller import QueuePoller
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue
 from shared.store import aws
@@ -164,3 +166,21 @@ def fake(moto_env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
         aws.reset()
         yield server
     aws.reset()
+
+
+class QueueWorker:
+    """A catalogue function consuming its queue the way the local runtime's poller delivers it (real batches,
+    partial failures), run on demand: :meth:`work` delivers until the queue is empty."""
+
+    def __init__(self, env: Provisioned, function: str) -> None:
+        spec = catalogue.function(function)
+        assert spec.consumes is not None, f"{function} consumes no queue"
+        sqs = boto3.client("sqs", region_name=REGION)
+        self.poller = QueuePoller(sqs, spec, env.queue_urls[spec.consumes], Lambdas(REGION).invoke, REGION, 0)
+
+    def work(self) -> int:
+        """How many messages were delivered."""
+        done = 0
+        while (got := self.poller.poll_once()) > 0:
+            done += got
+        return done

@@ -18,13 +18,12 @@ from freezegun import freeze_time
 # Imported before any time is frozen: a pydantic model defined under freezegun sees its fake datetime class.
 import functions.retention_worker.handler  # noqa: F401
 from functions.records_api.handler import handler as records_api
-from infrastructure.local.lambdas import Lambdas
-from infrastructure.local.poller import QueuePoller
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, ingest
 from shared.domain.content import Change, ContentEvent
 from tests.conftest import REGION, FakeContext
 from tests.events import rest_event
+from tests.integration.conftest import QueueWorker
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -52,20 +51,10 @@ class World:
         self.s3 = boto3.client("s3", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.bucket = env.env[catalogue.bucket("archive").env_var]
-        self.poller = QueuePoller(
-            self.sqs,
-            catalogue.function("retention-worker"),
-            env.queue_urls["retention"],
-            Lambdas(REGION).invoke,
-            REGION,
-            0,
-        )
+        self.worker = QueueWorker(env, "retention-worker")
 
     def work(self) -> int:
-        done = 0
-        while (got := self.poller.poll_once()) > 0:
-            done += got
-        return done
+        return self.worker.work()
 
     def versions(self, account: str, item: str) -> list[dict[str, Any]]:
         answer = self.s3.list_object_versions(Bucket=self.bucket, Prefix=f"events/facebook/{account}/{item}/")

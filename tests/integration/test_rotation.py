@@ -16,13 +16,12 @@ import pytest
 
 from functions.rotation.handler import handler as rotation_function
 from infrastructure.local.fake_platforms import FakePlatforms
-from infrastructure.local.lambdas import Lambdas
-from infrastructure.local.poller import QueuePoller
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, rotation_service
 from shared.errors import Conflict
 from shared.store import aws
-from tests.conftest import REGION, FakeContext
+from tests.conftest import FakeContext
+from tests.integration.conftest import QueueWorker
 from tests.integration.test_vault import REQUEST, World, call, canary_values
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -35,21 +34,10 @@ class Rotations(World):
         super().__init__(env)
         self.topic = env.env[catalogue.topic("account-notices").env_var]
         self.listen()
-        self.poller = QueuePoller(
-            self.sqs,
-            catalogue.function("credential-rotation"),
-            env.queue_urls["rotations"],
-            Lambdas(REGION).invoke,
-            REGION,
-            0,
-        )
+        self.worker = QueueWorker(env, "credential-rotation")
 
     def work(self) -> int:
-        """Deliver every queued rotation request to the rotation function; how many were delivered."""
-        done = 0
-        while (got := self.poller.poll_once()) > 0:
-            done += got
-        return done
+        return self.worker.work()
 
     def stages(self, secret_id: str) -> dict[str, list[str]]:
         return dict(self.secrets.describe_secret(SecretId=secret_id)["VersionIdsToStages"])
