@@ -273,6 +273,17 @@ def offboard(who: Identity, email: str, reason: str) -> OffboardingReport:
     return report
 
 
+def _entry(who: Identity, email: str, reason: str, offboarding_id: str, **details: Any) -> str:
+    """One ``staff.offboarded`` audit entry for ``email``; returns its locator (kept in the accounts' history)."""
+    entry = audit.append(
+        who.actor,
+        ACTION,
+        resource(email),
+        {"email": email, "reason": reason, "offboarding_id": offboarding_id, **details},
+    )
+    return audit.locator(entry)
+
+
 def _write(
     who: Identity,
     email: str,
@@ -297,22 +308,17 @@ def _write(
         listed = [
             r for r in new_rotations if r.account_id in ids or (last and r.account_id not in changed_ids)
         ]
-        entry = audit.append(
-            who.actor,
-            ACTION,
-            resource(email),
-            {
-                "email": email,
-                "reason": reason,
-                "offboarding_id": offboarding_id,
-                "accounts": [_account_claim(a, stored[a.id].revision + 1) for a in chunk],
-                "rotations": [
-                    {"account_id": r.account_id, "kinds": [str(k) for k in r.kinds], "reason": r.reason}
-                    for r in listed
-                ],
-            },
+        locator = _entry(
+            who,
+            email,
+            reason,
+            offboarding_id,
+            accounts=[_account_claim(a, stored[a.id].revision + 1) for a in chunk],
+            rotations=[
+                {"account_id": r.account_id, "kinds": [str(k) for k in r.kinds], "reason": r.reason}
+                for r in listed
+            ],
         )
-        locator = audit.locator(entry)
         locators.append(locator)
         for after in chunk:
             before = stored[after.id]
@@ -350,21 +356,16 @@ def _rewrite(
             reason=reason,
         )
         after = plan.accounts[0] if plan.accounts and fresh else None
-        entry = audit.append(
-            who.actor,
-            ACTION,
-            resource(email),
-            {
-                "email": email,
-                "reason": reason,
-                "offboarding_id": offboarding_id,
-                "supersedes": supersedes,
-                "account_id": account_id,
-                "outcome": "rewritten" if after else "no_longer_a_steward",
-                "accounts": [_account_claim(after, fresh.revision + 1)] if after and fresh else [],
-            },
+        supersedes = _entry(
+            who,
+            email,
+            reason,
+            offboarding_id,
+            supersedes=supersedes,
+            account_id=account_id,
+            outcome="rewritten" if after else "no_longer_a_steward",
+            accounts=[_account_claim(after, fresh.revision + 1)] if after and fresh else [],
         )
-        supersedes = audit.locator(entry)
         locators.append(supersedes)
         if after is None or fresh is None:
             return None
