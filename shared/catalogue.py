@@ -79,6 +79,8 @@ class Bucket:
     object_lock: bool = False
     # Default COMPLIANCE retention in days for new objects (only with object_lock).
     default_retention_days: int | None = None
+    # Lifecycle: objects under each prefix are deleted this many days after they were written.
+    expire: tuple[tuple[str, int], ...] = ()
     description: str = ""
 
     @property
@@ -169,6 +171,8 @@ class Function:
     rotates_vault: bool = False
     memory_mb: int = 512
     timeout_seconds: int = 29
+    # Lambda's /tmp (ephemeral storage), for a function that builds large files on disk.
+    ephemeral_storage_mb: int = 512
     # SQS trigger, if any. A consumer may move a message it can never process to the queue's dead-letter queue
     # itself, with the reason as a message attribute (SQS's own redrive carries no reason).
     consumes: str | None = None
@@ -331,6 +335,9 @@ TABLES: tuple[Table, ...] = (
     RECORDS_TABLE,
 )
 
+# How long a public-records export package stays downloadable (a request is answered well within it).
+EXPORT_PACKAGE_DAYS = 30
+
 BUCKETS: tuple[Bucket, ...] = (
     Bucket(
         key="intake",
@@ -339,7 +346,13 @@ BUCKETS: tuple[Bucket, ...] = (
         description="Raw webhook deliveries exactly as received, write-once (authenticated deliveries are evidence).",
     ),
     Bucket(key="archive", object_lock=True, description="Write-once archive of every content version."),
-    Bucket(key="exports", description="Public-records export packages."),
+    Bucket(
+        key="exports",
+        # A public-records package can be downloaded for EXPORT_PACKAGE_DAYS; S3 deletes it a day after that.
+        expire=(("exports/", EXPORT_PACKAGE_DAYS + 1),),
+        description="Public-records export packages (kept for a month) and transfer packages to the state "
+        "archives.",
+    ),
     Bucket(
         key="audit-anchors",
         object_lock=True,
@@ -415,6 +428,12 @@ QUEUES: tuple[Queue, ...] = (
         visibility_timeout_seconds=900,
         description="Records-management jobs: apply or release a legal hold on every archived version in its "
         "scope, carry out an approved disposition batch.",
+    ),
+    Queue(
+        key="exports",
+        visibility_timeout_seconds=900,
+        max_receive_count=3,
+        description="Public-records export packages to build.",
     ),
 )
 
@@ -530,12 +549,31 @@ FUNCTIONS: tuple[Function, ...] = (
         module="functions.records_api.handler",
         description="Records management: the retention schedule (versioned), each item's retention state, legal "
         "holds and disposition batches with the destruction log.",
-        # records: schedule, holds, batches, destruction log; content: retention states; audit: every change;
-        # archive: each version's Object Lock as S3 holds it (read only); retention: jobs for the worker.
+        # records: schedule, holds, batches, destruction log, requests, exports; content: retention states and
+        # search; audit: every change; archive: each version's Object Lock as S3 holds it (read only); exports:
+        # read, since the download link it signs reads the package as this function; retention and exports: jobs
+        # for the workers.
         tables=(Uses("records", "read_write"), Uses("content", "read"), Uses("audit", "read_write")),
-        buckets=(Uses("archive", "read"),),
-        queues=(Uses("retention", "write"),),
+        buckets=(Uses("archive", "read"), Uses("exports", "read")),
+        queues=(Uses("retention", "write"), Uses("exports", "write")),
         timeout_seconds=29,
+    ),
+    Function(
+        key="export-worker",
+        module="functions.export_worker.handler",
+        description="Builds public-records export packages: a BagIt bag of the items found (every version, thread "
+        "pages, attachments, redactions, chain of custody), zipped into the exports bucket.",
+        # records: the export and its request; content: the search; audit: the chain of custody and its
+        # verification (read), the export.built entry (write); archive: every version's object and attachments;
+        # exports: the package.
+        tables=(Uses("records", "read_write"), Uses("content", "read"), Uses("audit", "read_write")),
+        buckets=(Uses("archive", "read"), Uses("exports", "write")),
+        queues=(Uses("exports", "read_write"),),
+        consumes="exports",
+        batch_size=1,
+        memory_mb=1024,
+        timeout_seconds=900,
+        ephemeral_storage_mb=4096,
     ),
     Function(
         key="retention-worker",
@@ -934,6 +972,31 @@ ROUTES: tuple[Route, ...] = (
         "records-api",
         RECORDS_KEEPERS,
         summary="Set a request's scope: its automatic hold follows",
+    ),
+    Route(
+        "POST",
+        "/requests/{request_id}/exports",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="Export what a search finds as a verifiable package (BagIt, zipped), optionally redacted; built "
+        "by a job",
+    ),
+    Route(
+        "GET", "/requests/{request_id}/exports", "records-api", RECORDS_KEEPERS, summary="A request's exports"
+    ),
+    Route(
+        "GET",
+        "/requests/{request_id}/exports/{export_id}",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="One export: its state and, once built, the package's SHA-256, size and counts",
+    ),
+    Route(
+        "POST",
+        "/requests/{request_id}/exports/{export_id}/download",
+        "records-api",
+        RECORDS_KEEPERS,
+        summary="A download link to the package, valid for minutes (every download audited)",
     ),
     *(
         Route("POST", f"/requests/{{request_id}}/{step}", "records-api", RECORDS_KEEPERS, summary=summary)

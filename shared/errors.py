@@ -50,6 +50,13 @@ class Conflict(StewardError):
     code = "conflict"
 
 
+class Gone(StewardError):
+    """The thing existed but is no longer available (an expired export package)."""
+
+    status = HTTPStatus.GONE
+    code = "gone"
+
+
 class PayloadTooLarge(StewardError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     code = "payload_too_large"

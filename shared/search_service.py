@@ -9,6 +9,7 @@ more to know there is a next page.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -109,6 +110,27 @@ def _hit(stored: Stored, matched: list[int], context: bool) -> Hit:
     )
 
 
+def checked_query(
+    *,
+    account: str | None = None,
+    author: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    states: tuple[ItemFilter, ...] = (),
+    keyword: str | None = None,
+) -> SearchQuery:
+    """The query, checked against the configured maximum span (InvalidParameter saying what is wrong)."""
+    return domain.query(
+        account=account,
+        author=author,
+        date_from=date_from,
+        date_to=date_to,
+        states=states,
+        keyword=keyword,
+        max_span=timedelta(days=get_settings().search_max_days),
+    )
+
+
 def search(
     *,
     account: str | None = None,
@@ -121,51 +143,53 @@ def search(
     cursor: str | None = None,
     context: bool = True,
 ) -> SearchPage:
-    found = domain.query(
-        account=account,
-        author=author,
-        date_from=date_from,
-        date_to=date_to,
-        states=states,
-        keyword=keyword,
-        max_span=timedelta(days=get_settings().search_max_days),
+    found = checked_query(
+        account=account, author=author, date_from=date_from, date_to=date_to, states=states, keyword=keyword
     )
     return _page(found, limit, cursor, context)
 
 
-def _page(found: SearchQuery, limit: int, cursor: str | None, context: bool) -> SearchPage:
-    after = paging.read_cursor(cursor, found.fingerprint) if cursor else None
+def read(
+    found: SearchQuery, *, after: str | None = None, page_size: int = 100
+) -> Iterator[tuple[str, Stored, list[int] | None]]:
+    """Every index item read for ``found``, in order: (its order key, the item, the versions that answer the query,
+    or None if the item does not). Lazy: DynamoDB is asked for ``page_size`` items at a time."""
     by, key = ("account", found.account) if found.account else ("author", found.author)
     platform, _, ident = (key or "").partition(":")
     partition = f"ACCOUNT#{platform}#{ident}" if by == "account" else f"AUTHOR#{platform}#{ident}"
-    hits: list[Hit] = []
-    read = 0
-    last: str | None = None
-    more = False
     for order, stored in store().ordered(
         by,
         partition,
         after=after,
         start=format_time(found.date_from) if found.date_from else None,
         end=format_time(found.date_to) if found.date_to else None,
-        # A page of N hits reads N items and one more (to know there is a next page) when nothing is filtered out.
-        page_size=limit + 1,
+        page_size=page_size,
     ):
-        read += 1
+        created = stored.history.current.created_at
+        outside = created is not None and (
+            (found.date_from is not None and created < found.date_from)
+            or (found.date_to is not None and created > found.date_to)
+        )
+        yield order, stored, None if outside else domain.answers(found, stored.history)
+
+
+def _page(found: SearchQuery, limit: int, cursor: str | None, context: bool) -> SearchPage:
+    after = paging.read_cursor(cursor, found.fingerprint) if cursor else None
+    hits: list[Hit] = []
+    read_count = 0
+    last: str | None = None
+    more = False
+    # A page of N hits reads N items and one more (to know there is a next page) when nothing is filtered out.
+    for order, stored, matched in read(found, after=after, page_size=limit + 1):
+        read_count += 1
         if len(hits) == limit:
             more = True
             break
         last = order
-        created = stored.history.current.created_at
-        if found.date_from and created and created < found.date_from:
-            continue
-        if found.date_to and created and created > found.date_to:
-            continue
-        matched = domain.answers(found, stored.history)
         if matched is not None:
             hits.append(_hit(stored, matched, context))
     return SearchPage(
         hits=hits,
         next_cursor=paging.cursor(last, found.fingerprint) if more and last else None,
-        items_read=read,
+        items_read=read_count,
     )

@@ -44,6 +44,8 @@ class Settings:
     archive_retention_days: int = 730
     # The longest date range one search may span (records requests are answered in parts beyond it).
     search_max_days: int = 400
+    # How long a download link to an export package is valid, in seconds (a bearer link: minutes, not hours).
+    export_link_seconds: int = 300
     # Platform API base URLs (the local runtime points them at its fake platform server on loopback).
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
     x_api_url: str = "https://api.x.com"
@@ -146,6 +148,7 @@ _FIELDS: dict[str, Callable[[str], Any]] = {
     "organization": _text(1, 200),
     "archive_retention_days": _integer(1, 36500),
     "search_max_days": _integer(1, 3660),
+    "export_link_seconds": _integer(60, 3600),
     "meta_graph_url": _required_url,
     "x_api_url": _required_url,
     "youtube_api_url": _required_url,

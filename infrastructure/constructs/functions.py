@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -193,6 +193,7 @@ def build_function(
         code=code,
         layers=[layer],
         memory_size=f.memory_mb,
+        ephemeral_storage_size=Size.mebibytes(f.ephemeral_storage_mb),
         timeout=Duration.seconds(f.timeout_seconds),
         tracing=lambda_.Tracing.ACTIVE,
         logging_format=lambda_.LoggingFormat.JSON,

@@ -99,6 +99,18 @@ class Storage(Construct):
             object_lock_default_retention=retention,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix=f"{b.key}/",
-            lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+            lifecycle_rules=[
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7)),
+                *(
+                    # The bucket is versioned: the expiry leaves a delete marker, and the version it hides goes
+                    # a day later.
+                    s3.LifecycleRule(
+                        prefix=prefix,
+                        expiration=Duration.days(days),
+                        noncurrent_version_expiration=Duration.days(1),
+                    )
+                    for prefix, days in b.expire
+                ),
+            ],
             removal_policy=RemovalPolicy.RETAIN,
         )

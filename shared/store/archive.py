@@ -24,7 +24,17 @@ _ALREADY_THERE = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 def event_key(event: ContentEvent) -> str:
-    return f"events/{event.platform}/{event.account_id}/{event.item_id}/{event.event_id}.json"
+    return version_key(event.platform, event.account_id, event.item_id, event.event_id)
+
+
+def version_key(platform: str, account_id: str, item_id: str, event_id: str) -> str:
+    """Where the event that made an item version is archived."""
+    return f"events/{platform}/{account_id}/{item_id}/{event_id}.json"
+
+
+def attachments_prefix(platform: str, account_id: str, item_id: str) -> str:
+    """Where an item's archived attachments (media bytes) are kept, one object per file."""
+    return f"attachments/{platform}/{account_id}/{item_id}/"
 
 
 def item_prefix(platform: str, account_id: str, item_id: str) -> str:
@@ -64,16 +74,46 @@ def put_event(
 
 def read(key: str) -> dict[str, Any] | None:
     """The archived event under ``key`` (None if there is none); raises Unavailable if S3 fails."""
+    body = read_bytes(key)
+    if body is None:
+        return None
+    value: dict[str, Any] = json.loads(body)
+    return value
+
+
+def read_bytes(key: str) -> bytes | None:
+    """The archived object under ``key`` exactly as stored (None if there is none); raises Unavailable."""
     try:
-        body = aws.s3().get_object(Bucket=get_settings().bucket_name(ARCHIVE), Key=key)["Body"].read()
+        body: bytes = aws.s3().get_object(Bucket=get_settings().bucket_name(ARCHIVE), Key=key)["Body"].read()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return None
         raise Unavailable("the archive could not be read") from exc
     except BotoCoreError as exc:
         raise Unavailable("the archive could not be read") from exc
-    value: dict[str, Any] = json.loads(body)
-    return value
+    return body
+
+
+def attachments(platform: str, account_id: str, item_id: str) -> list[str]:
+    """The keys of an item's archived attachments (none unless media bytes were archived for it)."""
+    prefix = attachments_prefix(platform, account_id, item_id)
+    try:
+        pages = (
+            aws.s3()
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=get_settings().bucket_name(ARCHIVE), Prefix=prefix)
+        )
+        return [str(o["Key"]) for page in pages for o in page.get("Contents", [])]
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable("the archive's attachments could not be listed") from exc
+
+
+def download(key: str, path: str) -> None:
+    """Copy one archived object to a local file, streamed (never whole in memory); raises Unavailable."""
+    try:
+        aws.s3().download_file(get_settings().bucket_name(ARCHIVE), key, path)
+    except (ClientError, BotoCoreError) as exc:
+        raise Unavailable("an archived attachment could not be read") from exc
 
 
 # --------------------------------------------------------------------------------------------- governing versions

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+# Presigned links (export downloads) of SSE-KMS objects must be SigV4, which then bounds them to 7 days at most.
+_SERVICE_CONFIG = {"s3": _CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 @cache
@@ -33,7 +35,7 @@ def client(service: str) -> Any:
         service,  # type: ignore[call-overload]
         region_name=settings.region,
         endpoint_url=settings.endpoint,
-        config=_CONFIG,
+        config=_SERVICE_CONFIG.get(service, _CONFIG),
     )
 
 

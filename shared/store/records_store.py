@@ -9,6 +9,8 @@ holds, the disposition batches and the destruction log. Every item is JSON in ``
 * ``pk = DESTRUCTION``, ``sk = <executed at>#<batch id>``: the destruction log, oldest first.
 * ``pk = REQUESTS``, ``sk = <request id>``: public-records requests (ids sort by the date received), with a
   revision. One Query lists them: a district answers hundreds a year, not millions.
+* ``pk = EXPORTS``, ``sk = <request id>#<export id>``: each request's export packages, with a revision; one
+  Query (begins_with) lists a request's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from shared.domain.package import Export
 from shared.domain.requests import RecordsRequest
 from shared.domain.retention import Batch, Hold, Schedule, default_schedule
 from shared.errors import Conflict, Unavailable
@@ -31,7 +34,7 @@ from shared.store import dynamo
 
 TABLE = "records"
 SCHEDULE, HOLDS, BATCHES, DESTRUCTION = "SCHEDULE", "HOLDS", "BATCHES", "DESTRUCTION"
-REQUESTS = "REQUESTS"
+REQUESTS, EXPORTS = "REQUESTS", "EXPORTS"
 # How long a process trusts the schedule and the holds it read (the processor reads them for every delivery).
 CACHE_SECONDS = 10.0
 
@@ -140,16 +143,7 @@ class RecordsStore:
 
     def save_batch(self, batch: Batch, before: int | None) -> None:
         """A batch written alone (conditional on ``before``; None: only if new). Conflict if it changed."""
-        item = RecordsItem(pk=BATCHES, sk=batch.id, body=batch.model_dump_json(), revision=(before or 0) + 1)
-        condition = RecordsItem.pk.does_not_exist() if before is None else RecordsItem.revision == before
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                raise Conflict(f"disposition batch {batch.id} changed meanwhile; read it again") from None
-            raise Unavailable("the disposition batch could not be written") from exc
-        except PynamoDBException as exc:
-            raise Unavailable("the disposition batch could not be written") from exc
+        _save(BATCHES, batch.id, batch, before, f"disposition batch {batch.id}")
 
     # ------------------------------------------------------------------------------------------- requests
     def request(self, request_id: str) -> Revised[RecordsRequest] | None:
@@ -172,6 +166,33 @@ class RecordsStore:
     def request_part(self, request: RecordsRequest, before: int | None) -> Callable[[TransactWrite], None]:
         return _part(REQUESTS, request.id, request, before)
 
+    # ------------------------------------------------------------------------------------------- exports
+    def export(self, request_id: str, export_id: str) -> Revised[Export] | None:
+        try:
+            item = RecordsItem.get(EXPORTS, f"{request_id}#{export_id}", consistent_read=True)
+        except RecordsItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the export could not be read") from exc
+        return Revised(Export.model_validate_json(item.body), int(item.revision))
+
+    def exports(self, request_id: str) -> list[Export]:
+        """A request's exports, oldest first."""
+        try:
+            return [
+                Export.model_validate_json(i.body)
+                for i in RecordsItem.query(EXPORTS, RecordsItem.sk.startswith(f"{request_id}#"))
+            ]
+        except PynamoDBException as exc:
+            raise Unavailable("the exports could not be read") from exc
+
+    def export_part(self, export: Export, before: int | None) -> Callable[[TransactWrite], None]:
+        return _part(EXPORTS, f"{export.request_id}#{export.id}", export, before)
+
+    def save_export(self, export: Export, before: int | None) -> int:
+        """An export written alone (conditional on ``before``); its new revision. Conflict if it changed."""
+        return _save(EXPORTS, f"{export.request_id}#{export.id}", export, before, f"export {export.id}")
+
     # ------------------------------------------------------------------------------------------- destruction log
     def log_part(self, sort_key: str, body: str) -> Callable[[TransactWrite], None]:
         item = RecordsItem(pk=DESTRUCTION, sk=sort_key, body=body)
@@ -186,6 +207,22 @@ class RecordsStore:
             return [i.body for i in RecordsItem.query(DESTRUCTION, scan_index_forward=False, limit=limit)]
         except PynamoDBException as exc:
             raise Unavailable("the destruction log could not be read") from exc
+
+
+def _save(pk: str, sk: str, value: BaseModel, before: int | None, what: str) -> int:
+    """``value`` written alone, only if its revision is still ``before`` (None: only if new); the new revision.
+    Conflict naming ``what`` if it changed meanwhile."""
+    item = RecordsItem(pk=pk, sk=sk, body=value.model_dump_json(), revision=(before or 0) + 1)
+    condition = RecordsItem.pk.does_not_exist() if before is None else RecordsItem.revision == before
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"{what} changed meanwhile; read it again") from None
+        raise Unavailable(f"the {what} could not be written") from exc
+    except PynamoDBException as exc:
+        raise Unavailable(f"the {what} could not be written") from exc
+    return (before or 0) + 1
 
 
 def _part(pk: str, sk: str, value: BaseModel, before: int | None) -> Callable[[TransactWrite], None]:

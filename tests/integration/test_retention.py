@@ -42,7 +42,7 @@ def call(method: str, path: str, roles: tuple[str, ...] = RECORDS, body: Any = N
 
 def ok(method: str, path: str, body: Any = None) -> Any:
     status, answer = call(method, path, body=body)
-    assert status in (200, 202), (method, path, status, answer)
+    assert status in (200, 201, 202), (method, path, status, answer)
     return answer
 
 
