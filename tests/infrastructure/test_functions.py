@@ -30,6 +30,7 @@ def test_function_runtime_tracing_and_json_logs(synth: Synth, key: str) -> None:
     assert props["Handler"] == spec.handler
     assert props["MemorySize"] == spec.memory_mb
     assert props["Timeout"] == spec.timeout_seconds
+    assert props["EphemeralStorage"] == {"Size": spec.ephemeral_storage_mb}
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["LoggingConfig"]["LogFormat"] == "JSON"
 

@@ -73,6 +73,21 @@ def test_catalogue_bucket_kms_logging_and_object_lock(synth: Synth, key: str) ->
         assert "Rule" not in props.get("ObjectLockConfiguration", {})
 
 
+@pytest.mark.parametrize("key", BUCKET_KEYS)
+def test_catalogue_bucket_lifecycle_expires_only_its_listed_prefixes(synth: Synth, key: str) -> None:
+    spec = catalogue.bucket(key)
+    rules = synth.resource(synth.stack.storage.buckets[key])["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = {
+        r["Prefix"]: (r["ExpirationInDays"], r["NoncurrentVersionExpiration"]["NoncurrentDays"])
+        for r in rules
+        if "ExpirationInDays" in r
+    }
+    assert expiring == {prefix: (days, 1) for prefix, days in spec.expire}
+    assert any(r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 7} for r in rules)
+    if key == "exports":  # export packages go a day after they stop being downloadable; transfers stay
+        assert expiring == {"exports/": (catalogue.EXPORT_PACKAGE_DAYS + 1, 1)}
+
+
 def test_access_log_bucket_uses_s3_managed_encryption(synth: Synth) -> None:
     props = synth.resource(synth.stack.storage.access_logs)["Properties"]
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
