@@ -11,15 +11,24 @@ director approve it, the director names its stewards, confirms every disclosure 
 credential in the vault, checks it out with a reason and rotates the password by hand (the values and the new
 password are returned by the API but never printed). When one admin steward is offboarded, the account is reported
 below two admins and the rotation function (polling its queue in the local runtime) refreshes the page token
-through the (fake) platform and opens a password rotation that waits for IT. Last, the audit trail verifies.
+through the (fake) platform and opens a password rotation that waits for IT.
+
+Then a public-records request for that day's comments on the page: the records officer logs it (its due date, and
+a hold on the page while it is open), searches, and exports the comments with phone numbers redacted; the export
+worker builds the BagIt package, and the officer downloads it through its short-lived link and checks its SHA-256.
+Last, the audit trail verifies.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -192,6 +201,7 @@ class Demo:
 
         try:
             self.official_account()
+            self.records_request(phone)
         except DemoFailed as exc:
             print(f"   FAILED: {exc}")
             return 1
@@ -400,6 +410,97 @@ class Demo:
                 "the rotation function did not refresh the token and open the password rotation within 20 s: "
                 "is the rotations queue poller running?"
             )
+
+    # ------------------------------------------------------------------------------ a public-records request
+    def records_request(self, phone: dict[str, Any]) -> None:
+        """The public-records story (module docstring); DemoFailed at the first unexpected answer."""
+        token = self.token("records")
+        day = datetime.fromtimestamp(int(phone["created_time"]), UTC)
+        page = f"facebook:{phone['account_id']}"
+        self.say("A resident asks for that day's comments on the page, including deleted ones")
+        status, reply = call(
+            f"{self.api}/requests",
+            "POST",
+            token=token,
+            body={
+                "requester": "A. Resident",
+                "received_on": datetime.now(UTC).date().isoformat(),
+                "text": "All comments on the high school's Facebook page on the day of the field trip notice",
+                "jurisdiction": "WA",
+                "scope": {"accounts": [page]},
+            },
+        )
+        view = self.expect(
+            "POST /requests as records",
+            status,
+            reply,
+            201,
+            shown={"due_on": _get(reply, "request", "due_on"), "hold": _get(reply, "hold", "kind")},
+        )
+        request_id = view["request"]["id"]
+        window = {
+            "account": page,
+            "date_from": (day - timedelta(hours=12)).isoformat(),
+            "date_to": (day + timedelta(hours=12)).isoformat(),
+        }
+        query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in window.items())
+        status, found = call(f"{self.api}/search?{query}", token=token)
+        self.expect(
+            "GET /search?account=…&date_from=…&date_to=…",
+            status,
+            found,
+            shown={"hits": len(_get(found, "hits") or []), "items_read": _get(found, "items_read")},
+        )
+
+        self.say(
+            "The records officer exports them, phone numbers redacted; the export worker builds the package"
+        )
+        status, reply = call(
+            f"{self.api}/requests/{request_id}/exports",
+            "POST",
+            token=token,
+            body={**window, "redact": {"categories": ["phone", "email"]}},
+        )
+        export = self.expect("POST /requests/{id}/exports", status, reply, 202, shown={"state": "queued"})
+        deadline = time.monotonic() + 30
+        while export.get("state") in ("queued", "building") and time.monotonic() < deadline:
+            time.sleep(0.5)
+            _, export = call(f"{self.api}/requests/{request_id}/exports/{export['id']}", token=token)
+        print(
+            f"   state {export.get('state')}: {export.get('items')} item(s), {export.get('redactions')} "
+            f"redaction(s), audit verified {export.get('audit_verified')}, SHA-256 {str(export.get('sha256'))[:16]}…"
+        )
+        if export.get("state") != "ready":
+            raise DemoFailed("the export was not built within 30 s: is the exports queue poller running?")
+
+        self.say("The officer downloads it through a link valid for minutes (the download is audited)")
+        status, reply = call(
+            f"{self.api}/requests/{request_id}/exports/{export['id']}/download", "POST", token=token
+        )
+        link = self.expect(
+            "POST /requests/{id}/exports/{export}/download",
+            status,
+            reply,
+            shown={"expires_at": _get(reply, "expires_at")},
+        )
+        with urllib.request.urlopen(link["url"], timeout=30) as response:  # noqa: S310 - the local moto server
+            package = response.read()
+        print(
+            f"   {link['filename']}: {len(package)} bytes, SHA-256 matches: "
+            f"{hashlib.sha256(package).hexdigest() == export['sha256']}"
+        )
+        number = phone["text"].split()[-1].rstrip(".")
+        with zipfile.ZipFile(io.BytesIO(package)) as bundle:
+            files = bundle.namelist()
+            shown = any(number.encode() in bundle.read(name) for name in files)
+        print(f"   {len(files)} files, a BagIt bag: {any(f.endswith('/bagit.txt') for f in files)}")
+        print(f"   the phone number is anywhere in the package: {shown}")
+
+
+def _get(reply: Any, *path: str) -> Any:
+    for key in path:
+        reply = reply.get(key) if isinstance(reply, dict) else None
+    return reply
 
 
 @dataclass

@@ -80,6 +80,17 @@ def test_the_demo_shows_a_comment_archived_hidden_for_its_rule_and_restored(loca
     assert "Facebook received: ['graph.refresh_token', 'facebook.check_token']" in out
     assert "password rotation: password, next step hand_over" in out
 
+    # A public-records request: held, searched, exported with phone numbers redacted, downloaded and checked.
+    assert 'POST /requests as records -> 201: {"due_on": ' in out
+    assert '"hold": "records_request"}' in out
+    assert "GET /search?account=…&date_from=…&date_to=… -> 200: {\"hits\": " in out
+    assert 'POST /requests/{id}/exports -> 202: {"state": "queued"}' in out
+    assert "state ready: " in out
+    assert "audit verified True" in out
+    assert "SHA-256 matches: True" in out
+    assert "a BagIt bag: True" in out
+    assert "the phone number is anywhere in the package: False" in out
+
     assert 'GET /audit/verify as records -> 200: {"ok": true}' in out
 
     # No secret value is ever printed: the stored and rotated passwords, the page tokens.
