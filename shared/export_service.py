@@ -23,7 +23,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
@@ -42,7 +42,7 @@ from shared.observability import logger
 from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore
-from shared.store.records_store import RecordsStore, Revised
+from shared.store.records_store import Revised
 
 QUEUE = "exports"
 EXPORTER = "system:export-worker"
@@ -56,12 +56,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def store() -> RecordsStore:
-    return RecordsStore()
-
-
-def resource(request_id: str) -> str:
-    return f"request:{request_id}"
+store = requests_service.store
+resource = requests_service.resource
 
 
 # --------------------------------------------------------------------------------------------- jobs
@@ -222,34 +218,20 @@ def build(request_id: str, export_id: str) -> dict[str, Any]:
                 EXPORTER, "export.failed", resource(request_id), {"export": export_id, "error": reason}
             )
         raise
+    package_fields = {k: v for k, v in asdict(built).items() if k != "at"}
     ready = export.model_copy(
         update={
             "state": ExportState.READY,
             "built_at": built.at,
             "expires_at": built.at + timedelta(days=catalogue.EXPORT_PACKAGE_DAYS),
-            "key": built.key,
-            "sha256": built.sha256,
-            "size": built.size,
-            "items": built.items,
-            "versions": built.versions,
-            "redactions": built.redactions,
-            "audit_verified": built.audit_ok,
+            **package_fields,
         }
     )
     audit.append(
         EXPORTER,
         "export.built",
         resource(request_id),
-        {
-            "export": export_id,
-            "key": built.key,
-            "sha256": built.sha256,
-            "size": built.size,
-            "items": built.items,
-            "versions": built.versions,
-            "redactions": built.redactions,
-            "audit_verified": built.audit_ok,
-        },
+        {"export": export_id, **package_fields},
         also=[store().export_part(ready, revision)],
     )
     return {"export": export_id, "state": "ready", "items": built.items, "sha256": built.sha256}
@@ -264,7 +246,7 @@ class Built:
     items: int
     versions: int
     redactions: int
-    audit_ok: bool
+    audit_verified: bool
 
 
 def _build(export: Export) -> Built:
@@ -293,7 +275,7 @@ def _build(export: Export) -> Built:
             items=counts.items,
             versions=counts.versions,
             redactions=counts.redactions,
-            audit_ok=counts.audit_ok,
+            audit_verified=counts.audit_ok,
         )
 
 

@@ -38,6 +38,18 @@ class LocalSteward:
             check=False,
         )
 
+    def client(self, service: str) -> Any:
+        """A boto3 client of the running system's moto server."""
+        import boto3
+
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.state["endpoint"],
+            region_name=self.state["region"],
+            aws_access_key_id="steward-local",
+            aws_secret_access_key="steward-local",
+        )
+
     def token(self, role: str) -> str:
         result = self.steward("token", "--role", role)
         assert result.returncode == 0, result.stderr

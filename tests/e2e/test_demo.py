@@ -83,7 +83,7 @@ def test_the_demo_shows_a_comment_archived_hidden_for_its_rule_and_restored(loca
     # A public-records request: held, searched, exported with phone numbers redacted, downloaded and checked.
     assert 'POST /requests as records -> 201: {"due_on": ' in out
     assert '"hold": "records_request"}' in out
-    assert "GET /search?account=…&date_from=…&date_to=… -> 200: {\"hits\": " in out
+    assert 'GET /search?account=…&date_from=…&date_to=… -> 200: {"hits": ' in out
     assert 'POST /requests/{id}/exports -> 202: {"state": "queued"}' in out
     assert "state ready: " in out
     assert "audit verified True" in out

@@ -143,15 +143,7 @@ def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(lo
     # The queue poller feeds the processor: the comment is archived and indexed shortly after.
     import time
 
-    import boto3
-
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=local.state["endpoint"],
-        region_name=local.state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",
-    )
+    ddb = local.client("dynamodb")
     table = local.state["env"]["STEWARD_TABLE_CONTENT"]
     comment = "901097836652708_903438993085259"
 
@@ -173,15 +165,7 @@ def test_a_delivery_signed_with_the_documented_development_secret_is_accepted(lo
 def test_the_sample_comments_are_archived_and_indexed_on_start(local: LocalSteward) -> None:
     import time
 
-    import boto3
-
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=local.state["endpoint"],
-        region_name=local.state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",
-    )
+    ddb = local.client("dynamodb")
     table = local.state["env"]["STEWARD_TABLE_CONTENT"]
     deadline = time.monotonic() + 20
     platforms: set[str] = set()
@@ -203,15 +187,8 @@ def test_a_records_request_is_exported_and_the_package_downloads_through_its_lin
     import zipfile
 
     import bagit
-    import boto3
 
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=local.state["endpoint"],
-        region_name=local.state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",
-    )
+    ddb = local.client("dynamodb")
     table = local.state["env"]["STEWARD_TABLE_CONTENT"]
     deadline = time.monotonic() + 20
     found: list[dict[str, Any]] = []
@@ -227,7 +204,11 @@ def test_a_records_request_is_exported_and_the_package_downloads_through_its_lin
         "POST",
         "/requests",
         token=token,
-        body={"received_on": datetime.now(UTC).date().isoformat(), "text": "Comments on the page", "jurisdiction": "WA"},
+        body={
+            "received_on": datetime.now(UTC).date().isoformat(),
+            "text": "Comments on the page",
+            "jurisdiction": "WA",
+        },
     )
     assert status == 201, view
     rid = view["request"]["id"]

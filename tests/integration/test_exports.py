@@ -27,11 +27,12 @@ import functions.export_worker.handler
 import functions.retention_worker.handler  # noqa: F401
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, export_service, ingest
-from shared.domain.content import Change, ContentEvent
+from shared.domain.content import Change
 from shared.errors import Unavailable
 from tests.conftest import REGION
 from tests.integration.conftest import QueueWorker
 from tests.integration.test_retention import PAGE, call, ok
+from tests.integration.test_search import event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -71,22 +72,6 @@ class World:
 def world(moto_env: Provisioned) -> World:
     audit.reset()
     return World(moto_env)
-
-
-def event(item: str, change: Change, at: datetime, text: str | None = None, **more: Any) -> ContentEvent:
-    fields: dict[str, Any] = {
-        "platform": "facebook",
-        "account_id": PAGE,
-        "item_id": item,
-        "change": change,
-        "occurred_at": at,
-    }
-    if change in (Change.ADDED, Change.EDITED):
-        fields |= {"kind": more.pop("kind", "comment"), "text": text, "post_id": "post-1", "created_at": at}
-        fields |= {"author": {"id": more.pop("author", "u1"), "name": more.pop("name", "A Parent")}, **more}
-    else:
-        fields |= {"changed_by": "account" if change is Change.HIDDEN else "author"}
-    return ContentEvent.create(**fields)
 
 
 def archive_the_page() -> None:
