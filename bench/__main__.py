@@ -59,6 +59,8 @@ def _benchmarks(quick: bool) -> list[tuple[str, dict[str, Any]]]:
         ("search_bench", {"items": 20_000 if quick else 100_000, "rounds": 1}),
         # Peak memory of a 20k-item export beside a 2k one (moto in a process of its own, outside the traced heap);
         # one round: every archived object is a request to the moto server (~6 ms each on these machines).
+        # Read requests per account are exact; the time is held to 3x a floor of plain get_item calls.
+        ("sweep_bench", {"accounts": 1000, "stale": 10, "rounds": 1 if quick else 3}),
         ("export_bench", {"small": 1000 if quick else 2000, "large": 10_000 if quick else 20_000}),
     ]
 

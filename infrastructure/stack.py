@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infrastructure.constructs import naming
+from infrastructure.constructs.alarms import Alarms
 from infrastructure.constructs.api import Api
 from infrastructure.constructs.firewall import Firewall
 from infrastructure.constructs.functions import Functions, Resources
@@ -49,6 +50,7 @@ class StewardStack(Stack):
         )
         self.firewall = Firewall(self, "Firewall", stage_arn=api.rest_api.deployment_stage.stage_arn)
         self.schedules = Schedules(self, "Schedules", functions=functions.functions, keys=keys)
+        self.alarms = Alarms(self, "Alarms", topics=topics.topics, keys=keys)
         functions.acknowledge_policy_wildcards()
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the Steward API (stage included)")

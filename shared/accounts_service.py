@@ -166,6 +166,10 @@ def view(account: Account) -> AccountView:
 
 
 # --------------------------------------------------------------------------------------------- writing
+def load(account_id: str) -> StoredAccount:
+    return _load(account_id)
+
+
 def _load(account_id: str) -> StoredAccount:
     stored = store().get(account_id)
     if stored is None:
@@ -187,13 +191,17 @@ def _audit_details(account: Account, change: AccountChange) -> dict[str, Any]:
 
 
 def _commit(who: Identity, after: Account, before: StoredAccount | None) -> Account:
-    """Write ``after`` (over ``before`` as read) and its audit entry in one transaction; Conflict if the account
-    changed meanwhile (nothing is written then)."""
+    return commit_as(who.actor, after, before)
+
+
+def commit_as(actor: str, after: Account, before: StoredAccount | None) -> Account:
+    """Write ``after`` (over ``before`` as read) and its audit entry in one transaction, as ``actor`` (a person or
+    a scheduled sweep); Conflict if the account changed meanwhile (nothing is written then)."""
     if before is not None and after is before.account:
         return after  # the domain had nothing to change (e.g. a steward given the role they have)
     change = after.history[-1]
     audit.append(
-        who.actor,
+        actor,
         f"account.{change.action}",
         resource(after.id),
         _audit_details(after, change),
@@ -330,6 +338,11 @@ def confirm_disclosure(
 
 
 # --------------------------------------------------------------------------------------------- reading
+def link_platform(account_id: str, who: Identity, platform_id: str) -> AccountView:
+    """Record the account's id on the platform (audited, notified like every change)."""
+    return view(_change(account_id, who, Account.link_platform, platform_id))
+
+
 def get_account(account_id: str) -> AccountView:
     return view(_load(account_id).account)
 

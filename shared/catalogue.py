@@ -192,6 +192,9 @@ class Schedule:
     # How often the local runtime runs it (seconds); the cloud uses ``expression``.
     local_every_seconds: int
     description: str = ""
+    # Its runs are recorded (shared.runs): a failed run emits RunsFailed, on which a CloudWatch alarm notifies the
+    # incidents topic.
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,8 @@ CREDENTIAL_READERS = CREDENTIAL_KEEPERS | {Role.RECORDS}
 # Records management (shared.records_service): the records officer governs retention, holds and disposition.
 RECORDS_KEEPERS = frozenset({Role.RECORDS})
 RECORDS_READERS = frozenset({Role.RECORDS, Role.COMMUNICATIONS})
+# Compliance reports and the scheduled runs' records.
+REPORT_READERS = frozenset({Role.COMMUNICATIONS, Role.RECORDS, Role.IT})
 # Who receives a new password and confirms it was set on the platform (the assisted rotation).
 PASSWORD_SETTERS = frozenset({Role.IT})
 # One Secrets Manager secret per official account, named ``<prefix><account id>``; a function with ``vault``
@@ -333,6 +338,14 @@ TABLES: tuple[Table, ...] = (
     CASES_TABLE,
     ACCOUNTS_TABLE,
     RECORDS_TABLE,
+    Table(
+        key="runs",
+        partition_key="pk",
+        sort_key="sk",
+        attribute_types={"pk": "S", "sk": "S"},
+        description="Scheduled runs: one record per run of each sweep (what it saw, did and met), and each "
+        "sweep's cursors (where it got to per subject).",
+    ),
 )
 
 # How long a public-records export package stays downloadable (a request is answered well within it).
@@ -589,6 +602,55 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=900,
     ),
     Function(
+        key="account-sweep",
+        module="functions.account_sweep.handler",
+        description="Scheduled: finds abandoned official accounts (no post, no active steward, a stale or dead "
+        "credential, missing disclosures), warns, marks them abandoned after the grace period and proposes "
+        "their retirement.",
+        # accounts: the registry and credential records; content: each account's latest post; audit: every
+        # step; runs: the run record; account-notices: warnings and escalations; rotations: the retirement's
+        # credential rotation.
+        tables=(
+            Uses("accounts", "read_write"),
+            Uses("content", "read"),
+            Uses("audit", "read_write"),
+            Uses("runs", "read_write"),
+        ),
+        topics=(Uses("account-notices", "write"),),
+        queues=(Uses("rotations", "write"),),
+        memory_mb=512,
+        timeout_seconds=600,
+    ),
+    Function(
+        key="youtube-poller",
+        module="functions.youtube_poller.handler",
+        description="Scheduled: pages through each active YouTube channel's comment threads since its cursor and "
+        "feeds them to the processor through intake, as webhooks do (YouTube sends no comment webhooks).",
+        # accounts: the active YouTube channels; the vault: each channel's token (read only); runs: the run
+        # record and each channel's cursor; intake: the polled page, kept as received, and its pointer.
+        tables=(Uses("accounts", "read"), Uses("runs", "read_write")),
+        buckets=(Uses("intake", "write"),),
+        queues=(Uses("intake", "write"),),
+        vault="read",
+        memory_mb=512,
+        timeout_seconds=600,
+    ),
+    Function(
+        key="reports-api",
+        module="functions.reports_api.handler",
+        description="Compliance reports per month and account (activity, comments captured, moderation by "
+        "category and action, disclosures, credential age, records requests) as JSON or CSV, and the scheduled "
+        "runs' records.",
+        tables=(
+            Uses("accounts", "read"),
+            Uses("content", "read"),
+            Uses("cases", "read"),
+            Uses("records", "read"),
+            Uses("runs", "read"),
+        ),
+        timeout_seconds=29,
+    ),
+    Function(
         key="audit-anchor",
         module="functions.audit_anchor.handler",
         description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
@@ -599,6 +661,23 @@ FUNCTIONS: tuple[Function, ...] = (
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        key="abandoned-accounts",
+        function="account-sweep",
+        expression="cron(0 7 * * ? *)",
+        local_every_seconds=900,
+        description="Find abandoned official accounts (Procedure 4007 (004); NIST SP 800-53 AC-2(3)): warn, "
+        "escalate after the grace period, propose retirement.",
+        recorded=True,
+    ),
+    Schedule(
+        key="youtube-poll",
+        function="youtube-poller",
+        expression="rate(15 minutes)",
+        local_every_seconds=120,
+        description="Capture new YouTube comments (no webhooks exist for them), quota-aware and resumable.",
+        recorded=True,
+    ),
     Schedule(
         key="audit-anchor",
         function="audit-anchor",
@@ -654,6 +733,29 @@ ROUTES: tuple[Route, ...] = (
         )
     ),
     Route("GET", "/audit/verify", "audit-api", AUDIT_READERS, summary="Verify every audit chain"),
+    Route(
+        "GET",
+        "/runs/{sweep}",
+        "reports-api",
+        REPORT_READERS,
+        summary="A scheduled sweep's latest runs: what each saw, did and met, newest first",
+    ),
+    Route("GET", "/runs/{sweep}/{run_id}", "reports-api", REPORT_READERS, summary="One run of a sweep"),
+    Route(
+        "GET",
+        "/reports/{month}",
+        "reports-api",
+        REPORT_READERS,
+        summary="The district's compliance report for a month (YYYY-MM), a row per account; JSON or CSV",
+    ),
+    Route(
+        "GET",
+        "/reports/{month}/accounts/{account_id}",
+        "reports-api",
+        REPORT_READERS,
+        summary="One account's compliance report for a month: activity, comments captured, moderation by "
+        "category and action, disclosures, credential age, records requests; JSON or CSV",
+    ),
     Route("GET", "/audit/chains/{chain}", "audit-api", AUDIT_READERS, summary="Verify one audit chain"),
     Route("GET", "/audit/anchors", "audit-api", AUDIT_READERS, summary="List audit anchors"),
     Route(
@@ -764,6 +866,36 @@ ROUTES: tuple[Route, ...] = (
         "accounts-api",
         ACCOUNT_KEEPERS,
         summary="Retire an account (taken down; an unofficial page leaves the register), with a reason",
+    ),
+    Route(
+        "POST",
+        "/accounts/{account_id}/retirement",
+        "accounts-api",
+        frozenset({Role.COMMUNICATIONS}),
+        summary="Confirm the retirement the abandoned-account sweep proposed: retired, stewards removed, "
+        "credential rotated",
+    ),
+    Route(
+        "PUT",
+        "/accounts/{account_id}/platform-id",
+        "accounts-api",
+        frozenset({Role.COMMUNICATIONS, Role.IT}),
+        summary="Link the account to its id on the platform (its content and cases are filed under it)",
+    ),
+    Route(
+        "GET",
+        "/sweeps/abandoned-accounts/thresholds",
+        "accounts-api",
+        ACCOUNT_READERS,
+        summary="The abandoned-account sweep's thresholds (default and per platform)",
+    ),
+    Route(
+        "PUT",
+        "/sweeps/abandoned-accounts/thresholds",
+        "accounts-api",
+        frozenset({Role.COMMUNICATIONS}),
+        summary="Set the abandoned-account sweep's thresholds (refused whole if any is zero, negative, or the "
+        "grace is not shorter than every threshold)",
     ),
     Route(
         "POST", "/accounts/{account_id}/stewards", "accounts-api", ACCOUNT_KEEPERS, summary="Add a steward"

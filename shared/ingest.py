@@ -17,7 +17,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from shared import audit, moderate
 from shared.domain import adapters, item_retention
 from shared.domain.audit import AuditEntry
-from shared.domain.content import ContentEvent, ItemHistory, SkipReason, apply_event, steward_action_event
+from shared.domain.content import (
+    Change,
+    ContentEvent,
+    ItemHistory,
+    SkipReason,
+    apply_event,
+    format_time,
+    steward_action_event,
+)
 from shared.errors import Conflict, Unavailable
 from shared.observability import logger, metrics
 from shared.store import archive, intake, records_store
@@ -161,6 +169,22 @@ def _indexed(event: ContentEvent) -> bool:
 
 
 def _index(event: ContentEvent, locator: str, now: datetime) -> ItemHistory:
+    """Index the event (:func:`_index_item`); a post or reply the account itself made is also noted as its latest
+    activity (which the abandoned-account sweep reads)."""
+    history = _index_item(event, locator, now)
+    if event.change in (Change.ADDED, Change.EDITED) and _by_the_account(history):
+        store().note_activity(str(event.platform), event.account_id, format_time(event.occurred_at))
+    return history
+
+
+def _by_the_account(history: ItemHistory) -> bool:
+    ident = history.identity
+    if ident.author_is_account is not None:
+        return ident.author_is_account
+    return ident.author is not None and ident.author.id == history.account_id
+
+
+def _index_item(event: ContentEvent, locator: str, now: datetime) -> ItemHistory:
     """Add the event to its item's history, with its retention, with optimistic concurrency; returns the history
     it is now in.
 

@@ -39,6 +39,36 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "STEWARD_AWS_ENDPOINT_URL"):
 freezegun.configure(extend_ignore_list=["aws_lambda_powertools"])
 
 
+def _sign_one_certificate() -> None:
+    """cryptography's Rust x509 code looks the datetime class up once, on its first certificate, and keeps it;
+    moto signs every SNS delivery to a subscription with a certificate. If that first one were made under
+    freezegun, every later signing would fail ("'datetime' object is not an instance of 'FakeDatetime'"), so the
+    first one is made here, before any test freezes time."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "steward-tests")])
+    now = datetime.now(UTC)
+    (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+_sign_one_certificate()
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
     """moto with every resource of the catalogue provisioned and the functions' environment pointing at it."""

@@ -118,6 +118,7 @@ class DisclosureItem(StrEnum):
 
 NEEDS_PRINCIPAL = frozenset({AccountKind.CLASSROOM, AccountKind.TEAM})
 FINAL_STATES = frozenset({AccountStatus.REJECTED, AccountStatus.RETIRED})
+LINK_ROLES = frozenset({Role.COMMUNICATIONS, Role.IT})
 # States in which the two-admin rule holds (the issue: "at least two district admins per active account").
 ADMIN_GUARDED_STATES = frozenset({AccountStatus.ACTIVE})
 # States in which the account may exist on the platform with credentials in the vault (rotated on offboarding).
@@ -408,6 +409,10 @@ class Account(_Frozen):
     history: tuple[AccountChange, ...] = ()
     # For an unofficial page: what a link to it must say (AR 1114, see POLICY_UNOFFICIAL).
     not_official_statement: str | None = None
+    # The account's id on the platform (Facebook page id, Instagram business account id, X user id, YouTube
+    # channel id): the ``account_id`` of its content items and moderation cases. Linked by communications or IT;
+    # platform sweeps and reports skip an account not yet linked.
+    platform_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
 
     _check_times = field_validator("requested_at", "updated_at")(_utc)
 
@@ -572,6 +577,39 @@ class Account(_Frozen):
         """The account is taken down (or, unofficial, no longer on the register). Final."""
         return self._move(AccountStatus.RETIRED, "retired", actor=actor, roles=roles, at=at, reason=reason)
 
+    def swept(self, to: AccountStatus, action: str, *, actor: str, at: datetime, reason: str) -> Account:
+        """A move made by a scheduled sweep under Procedure 4007 (004) (dormant on a warning, abandoned after the
+        grace period, active again when the signals cleared): no person's role, so only a ``system:`` actor."""
+        if not actor.startswith("system:"):
+            raise Forbidden("only a scheduled sweep makes this move; people use the status routes")
+        self._check_move(to)
+        return self._change(action, to, actor=actor, roles=(), at=_need_time(at), reason=reason.strip())
+
+    def retire_abandoned(
+        self, *, actor: str, roles: Iterable[Role | str], at: datetime, reason: str
+    ) -> Account:
+        """communications confirms the retirement the sweep proposed: the account is retired and every steward
+        removed, in one change (its credential is rotated by the caller)."""
+        at = _need_time(at)
+        roles = tuple(roles)
+        reason = _need_reason(reason, "retire an abandoned account")
+        _need_role(roles, MOVE_ROLES[AccountStatus.RETIRED], "retiring an abandoned account")
+        if self.status is not AccountStatus.ABANDONED:
+            raise Conflict(
+                f"account {self.id} is {self.status}: only an abandoned account is retired through this workflow"
+            )
+        removed = ",".join(self.steward_emails)
+        return self._change(
+            "retired_abandoned",
+            AccountStatus.RETIRED,
+            actor=actor,
+            roles=roles,
+            at=at,
+            reason=reason.strip(),
+            details={"stewards_removed": removed},
+            stewards=(),
+        )
+
     def _move(
         self,
         to: AccountStatus,
@@ -628,6 +666,28 @@ class Account(_Frozen):
         )
         return self.model_copy(
             update={"status": to, "updated_at": at, "history": (*self.history, entry), **changes}
+        )
+
+    def link_platform(
+        self, platform_id: str, *, actor: str, roles: Iterable[Role | str], at: datetime
+    ) -> Account:
+        """Record the account's id on the platform (what its content and cases are filed under)."""
+        at = _need_time(at)
+        roles = tuple(roles)
+        _need_role(roles, LINK_ROLES, "linking an account to its platform id")
+        if self.is_final:
+            raise Conflict(f"account {self.id} is {self.status}: it can no longer be linked")
+        value = platform_id.strip()
+        if not value or len(value) > 128 or not re.fullmatch(r"[A-Za-z0-9_.:-]+", value):
+            raise BadRequest("a platform id is 1 to 128 letters, digits and . _ : -")
+        return self._change(
+            "platform_linked",
+            self.status,
+            actor=actor,
+            roles=roles,
+            at=at,
+            details={"platform_id": value, "previous": self.platform_id or ""},
+            platform_id=value,
         )
 
     # ----------------------------------------------------------------------------- stewards

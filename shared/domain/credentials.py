@@ -344,6 +344,7 @@ class DueReason(StrEnum):
     OFFBOARDING = "offboarding"
     TOKEN_EXPIRING = "token_expiring"  # noqa: S105 (a reason, not a secret)
     TOKEN_EXPIRED = "token_expired"  # noqa: S105 (a reason, not a secret)
+    RETIREMENT = "retirement"  # the account was retired: its logins change so no former steward keeps them
     REQUESTED = "requested"  # a person started the rotation through the API (no flag is raised for it)
 
 

@@ -385,6 +385,22 @@ class AccountStore:
         except PynamoDBException as exc:
             raise Unavailable("the account registry could not be written") from exc
 
+    def config(self, name: str) -> str | None:
+        """A stored configuration document (JSON), e.g. the abandoned-account sweep's thresholds."""
+        try:
+            record = AccountRecord.get(f"CONFIG#{name}", "CONFIG", consistent_read=True)
+        except AccountRecord.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise Unavailable("the configuration could not be read") from exc
+        return str(record.body)
+
+    def save_config(self, name: str, body: str) -> None:
+        try:
+            AccountRecord(pk=f"CONFIG#{name}", sk="CONFIG", body=body).save()
+        except PynamoDBException as exc:
+            raise Unavailable("the configuration could not be written") from exc
+
     def offboarding(self, email: str) -> str | None:
         """The stored report of an earlier offboarding of ``email`` (JSON), if any."""
         try:

@@ -211,6 +211,18 @@ class CaseStore:
         except PynamoDBException as exc:
             raise Unavailable("the case store could not be read") from exc
 
+    def opened_in_account(self, platform: str, account_id: str, first: str, last: str) -> Iterator[Case]:
+        """Cases of one account opened from ``first`` to ``last`` (prefixes of the UTC time, e.g. months)."""
+        try:
+            for record in CaseRecord.by_account.query(
+                f"ACCOUNT#{platform}#{account_id}",
+                CaseRecord.account_sk.between(first, f"{last}~"),
+                page_size=500,
+            ):
+                yield Case.model_validate_json(record.body)
+        except PynamoDBException as exc:
+            raise Unavailable("the case store could not be read") from exc
+
     def _query(self, index: GlobalSecondaryIndex[CaseRecord], key: str, limit: int) -> Iterator[Case]:
         try:
             for record in index.query(key, limit=limit, scan_index_forward=False):

@@ -8,7 +8,7 @@ one another's event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,23 @@ class ByRetention(GlobalSecondaryIndex["ContentRecord"]):
 
     retention_pk = UnicodeAttribute(hash_key=True)
     retention_sk = UnicodeAttribute(range_key=True)
+
+
+class ActivityRecord(Model):
+    """An account's latest own activity (a post or a reply it made), one small item per platform account
+    (``pk = ACTIVITY#<platform>#<account id>``, ``sk = META``) in the same table, written only forward in time, so
+    the abandoned-account sweep reads a page of accounts' activity in one BatchGetItem."""
+
+    class Meta:
+        table_name = "unbound-content"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    latest = UnicodeAttribute()
+
+
+def activity_key(platform: str, account_id: str) -> str:
+    return f"ACTIVITY#{platform}#{account_id}"
 
 
 class ContentRecord(Model):
@@ -165,6 +182,7 @@ def _stored(record: ContentRecord) -> Stored:
 class ContentStore:
     def __init__(self) -> None:
         dynamo.bind(ContentRecord, TABLE)
+        dynamo.bind(ActivityRecord, TABLE)
 
     def get(self, platform: str, account_id: str, item_id: str) -> Stored | None:
         try:
@@ -268,6 +286,43 @@ class ContentStore:
             raise Unavailable("the content index could not be read") from exc
 
     # ----------------------------------------------------------------------------------------- search
+    def note_activity(self, platform: str, account_id: str, at: str) -> None:
+        """Record that the account itself posted at ``at`` (a formatted time), unless a later activity is there."""
+        record = ActivityRecord(pk=activity_key(platform, account_id), sk=META, latest=at)
+        try:
+            record.save(condition=ActivityRecord.pk.does_not_exist() | (ActivityRecord.latest < at))
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise Unavailable("the account's activity could not be recorded") from exc
+        except PynamoDBException as exc:
+            raise Unavailable("the account's activity could not be recorded") from exc
+
+    def activity(self, accounts: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The latest own activity (formatted time) of each (platform, account id) that has one, in batches of
+        100 (one BatchGetItem each)."""
+        keys = [(activity_key(p, a), META) for p, a in dict.fromkeys(accounts)]
+        found: dict[tuple[str, str], str] = {}
+        try:
+            for start in range(0, len(keys), 100):
+                for record in ActivityRecord.batch_get(keys[start : start + 100]):
+                    _, platform, account_id = str(record.pk).split("#", 2)
+                    found[(platform, account_id)] = str(record.latest)
+        except PynamoDBException as exc:
+            raise Unavailable("the accounts' activity could not be read") from exc
+        return found
+
+    def latest_by_author(self, platform: str, author_id: str) -> str | None:
+        """The created time (formatted) of the newest item by this author (an account's latest post or reply), or
+        None: one Query of one item on the by-author index."""
+        try:
+            for record in ContentRecord.by_author.query(
+                author_key(platform, author_id), scan_index_forward=False, limit=1
+            ):
+                return str(record.author_sk).split("#", 1)[0]
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc
+        return None
+
     def ordered(
         self,
         by: str,

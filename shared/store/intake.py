@@ -22,7 +22,8 @@ class IntegrityError(StewardError):
     code = "integrity_error"
 
 
-EXTENSIONS = {"meta": "json", "x": "json", "youtube": "xml"}
+# "youtube-poll": a commentThreads.list page kept by the YouTube poller (shared.youtube_polling).
+EXTENSIONS = {"meta": "json", "x": "json", "youtube": "xml", "youtube-poll": "json"}
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,19 @@ class Vault:
             raise Unavailable("the vault could not drop the pending credential version") from exc
 
     # ------------------------------------------------------------------------------------------- records
+    def get_many(self, account_ids: Collection[str]) -> dict[str, Credential]:
+        """The credential records of these accounts (those that have one), read in batches of 100."""
+        keys = [(account_key(a), CREDENTIAL) for a in dict.fromkeys(account_ids)]
+        found: dict[str, Credential] = {}
+        try:
+            for start in range(0, len(keys), 100):
+                for record in AccountRecord.batch_get(keys[start : start + 100], consistent_read=True):
+                    credential = Credential.model_validate_json(str(record.body))
+                    found[credential.account_id] = credential
+        except PynamoDBException as exc:
+            raise Unavailable("the credential records could not be read") from exc
+        return found
+
     def get(self, account_id: str) -> StoredCredential | None:
         try:
             record = AccountRecord.get(account_key(account_id), CREDENTIAL, consistent_read=True)

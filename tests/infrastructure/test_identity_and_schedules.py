@@ -54,3 +54,22 @@ def test_scheduled_functions_send_failed_invocations_to_the_dead_letter_queue(sy
     assert len(configs) == len(scheduled)
     for config in configs:
         assert refs(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == {dlq_id}
+
+
+def test_each_recorded_sweep_alarms_the_incidents_topic_when_a_run_fails(synth: Synth) -> None:
+    recorded = {s.key for s in catalogue.SCHEDULES if s.recorded}
+    assert {"abandoned-accounts", "youtube-poll"} <= recorded
+    incidents = synth.logical_id(synth.stack.topics.topics["incidents"])
+    alarms = {
+        next(d["Value"] for d in a["Properties"]["Dimensions"] if d["Name"] == "sweep"): a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "RunsFailed"
+    }
+    assert set(alarms) == recorded
+    for props in alarms.values():
+        assert props["Namespace"] == "Steward"
+        assert {"Name": "service", "Value": "steward"} in props["Dimensions"]
+        assert props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert props["TreatMissingData"] == "notBreaching"
+        assert [refs(a) for a in props["AlarmActions"]] == [{incidents}]

@@ -74,7 +74,8 @@ class Pipeline:
         table = self.env.env[catalogue.table("content").env_var]
         pages = self.ddb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)  # tests only
         items = [item for page in pages for item in page["Items"]]
-        return {i["pk"]["S"]: json.loads(i["history"]["S"]) for i in items}
+        # Content items only (an account's latest-activity record shares the table).
+        return {i["pk"]["S"]: json.loads(i["history"]["S"]) for i in items if "history" in i}
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.sqs.receive_message(

@@ -19,6 +19,7 @@ from shared.domain.adapters._common import load_json
 from shared.domain.adapters.meta import parse_meta
 from shared.domain.adapters.x import parse_x
 from shared.domain.adapters.youtube import parse_youtube
+from shared.domain.adapters.youtube_comments import parse_youtube_comments
 from shared.domain.content import (
     ChangeError,
     ContentEvent,
@@ -30,9 +31,10 @@ from shared.domain.content import (
 )
 from shared.errors import BadRequest
 
-# "meta" is the receiver's /webhooks/meta (Facebook and Instagram share it; `object` tells them apart).
-Source = Literal["meta", "facebook", "instagram", "x", "youtube"]
-SOURCES: tuple[str, ...] = ("meta", "facebook", "instagram", "x", "youtube")
+# "meta" is the receiver's /webhooks/meta (Facebook and Instagram share it; `object` tells them apart);
+# "youtube-poll" is a commentThreads.list page the YouTube poller kept (YouTube pushes no comments).
+Source = Literal["meta", "facebook", "instagram", "x", "youtube", "youtube-poll"]
+SOURCES: tuple[str, ...] = ("meta", "facebook", "instagram", "x", "youtube", "youtube-poll")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def parse(platform: str, raw: bytes, received_at: datetime) -> ParseResult:
         outcomes = parse_x(load_json(raw, "X"), received_at)
     elif platform == "youtube":
         outcomes = parse_youtube(raw, received_at)
+    elif platform == "youtube-poll":
+        outcomes = parse_youtube_comments(load_json(raw, "YouTube comment page"), received_at)
     else:
         raise BadRequest(f"unknown platform {platform[:32]!r}; expected one of {', '.join(SOURCES)}")
     return ParseResult(source=platform, received_at=received_at, outcomes=tuple(outcomes))

@@ -96,6 +96,7 @@ class Response:
     status: int
     headers: Mapping[str, str]  # lower-case names
     body: Any  # parsed JSON, or None for an empty body
+    raw: bytes = b""  # the body exactly as received (kept as evidence by callers that store it; not scrubbed)
 
 
 ErrorReader = Callable[[int, Any], ErrorInfo]
@@ -315,7 +316,7 @@ class HttpCore:
         if len(raw) > MAX_RESPONSE_BYTES:
             raise _Retry(status, ErrorInfo(message="the response was larger than the client accepts"), None)
         if 200 <= status < 300:
-            return Response(status, answer_headers, self._parse(raw, redactions([token])))
+            return Response(status, answer_headers, self._parse(raw, redactions([token])), raw)
         info = (read_error or self._read_error)(status, self._parse(raw, hidden))
         info = ErrorInfo(
             redact_all(info.message, hidden),

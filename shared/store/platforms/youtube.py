@@ -126,9 +126,11 @@ class CommentThreadPage:
     next_page_token: str | None
     total_results: int | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # The answer's bytes exactly as received (``comment_threads`` fills it): what a poller keeps as evidence.
+    received: bytes = field(default=b"", repr=False, compare=False)
 
     @classmethod
-    def parse(cls, body: Any) -> CommentThreadPage:
+    def parse(cls, body: Any, received: bytes = b"") -> CommentThreadPage:
         if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
             raise ValueError("not a commentThreadListResponse")
         threads = []
@@ -161,6 +163,7 @@ class CommentThreadPage:
             next_page_token=text_of(body.get("nextPageToken")),
             total_results=total if isinstance(total, int) else None,
             raw=body,
+            received=received,
         )
 
 
@@ -277,7 +280,7 @@ class YouTubeClient:
             query["pageToken"] = page_token
         answer = self.core.call("commentThreads.list", "GET", "/commentThreads", token=token, query=query)
         try:
-            return CommentThreadPage.parse(answer.body)
+            return CommentThreadPage.parse(answer.body, answer.raw)
         except (ValueError, TypeError, AttributeError) as exc:
             raise PlatformRefused(
                 f"youtube commentThreads.list answered with an unreadable page: {exc}",
