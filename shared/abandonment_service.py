@@ -80,7 +80,7 @@ def _linked(account: Account) -> bool:
 
 
 def _last_posts(page: list[Account]) -> dict[str, datetime]:
-    """Each linked account's latest own post or reply: the page's activity records in one batch read; for an
+    """Each linked account's latest own post: the page's activity records in one batch read; for an
     account without one (content recorded before activity was noted), one Query of the content index by author."""
     content = ContentStore()
     keys = {a.id: (str(a.platform), str(a.platform_id)) for a in page if _linked(a)}

@@ -636,6 +636,27 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=600,
     ),
     Function(
+        key="reconciler",
+        module="functions.reconciler.handler",
+        description="Scheduled: re-reads the recent threads of each active linked account on its platform and "
+        "records the deletions, edits, hides and comments the webhooks missed.",
+        # accounts: the active accounts (and their credential records); the vault: each account's token (read
+        # only); content: the recent threads, and the recorded events; audit: each recorded event; records: the
+        # retention schedule and holds every archived version follows; archive: the write-once versions (and a
+        # removal extends their Object Lock); runs: the run record and its resume cursor.
+        tables=(
+            Uses("accounts", "read"),
+            Uses("content", "read_write"),
+            Uses("audit", "read_write"),
+            Uses("records", "read"),
+            Uses("runs", "read_write"),
+        ),
+        buckets=(Uses("archive", "read_write"),),
+        vault="read",
+        memory_mb=512,
+        timeout_seconds=600,
+    ),
+    Function(
         key="reports-api",
         module="functions.reports_api.handler",
         description="Compliance reports per month and account (activity, comments captured, moderation by "
@@ -676,6 +697,14 @@ SCHEDULES: tuple[Schedule, ...] = (
         expression="rate(15 minutes)",
         local_every_seconds=120,
         description="Capture new YouTube comments (no webhooks exist for them), quota-aware and resumable.",
+        recorded=True,
+    ),
+    Schedule(
+        key="reconciliation",
+        function="reconciler",
+        expression="rate(1 hour)",
+        local_every_seconds=600,
+        description="Re-read recent threads and record the deletions and edits the webhooks missed.",
         recorded=True,
     ),
     Schedule(

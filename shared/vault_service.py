@@ -56,6 +56,21 @@ def district_domains() -> frozenset[str]:
     return accounts_domain.default_config().email_domains
 
 
+def platform_token(account_id: str) -> str | None:
+    """The account's current platform access token (AWSCURRENT), for a sweep that reads the platform as the
+    account (never logged, never returned by the API); None when the vault holds no credential or no token."""
+    keeper = Vault()
+    stored = keeper.get(account_id)
+    if stored is None:
+        return None
+    _, values = keeper.read(
+        stored.credential.secret_id, account_id=account_id, district_domains=district_domains()
+    )
+    if values.tokens is None:
+        return None
+    return values.tokens.page_access_token.get_secret_value()
+
+
 class CredentialView(BaseModel):
     """What the API says about a credential outside a checkout: which parts exist, never a value."""
 

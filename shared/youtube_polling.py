@@ -46,7 +46,6 @@ from shared.store import intake
 from shared.store.account_store import AccountStore, status_key
 from shared.store.platforms import CommentThread, CommentThreadPage, PlatformFailure, Platforms
 from shared.store.run_store import RunStore
-from shared.store.vault import Vault
 
 SWEEP = "youtube-poll"
 QUOTA_EXCEEDED = "quotaExceeded"
@@ -179,20 +178,6 @@ def active_youtube_accounts() -> Iterator[Account]:
         yield account
 
 
-def _token(account_id: str) -> str | None:
-    """The account's current platform access token, or None when the vault holds no credential or no token."""
-    keeper = Vault()
-    stored = keeper.get(account_id)
-    if stored is None:
-        return None
-    _, values = keeper.read(
-        stored.credential.secret_id, account_id=account_id, district_domains=vault_service.district_domains()
-    )
-    if values.tokens is None:
-        return None
-    return values.tokens.page_access_token.get_secret_value()
-
-
 def poll(
     *,
     platforms: Platforms | None = None,
@@ -262,7 +247,7 @@ class _Sweep:
             self.tally.skipped["same_channel"].append(account.id)
             return None
         try:
-            token = _token(account.id)
+            token = vault_service.platform_token(account.id)
         except StewardError as exc:  # a record without its secret, a secret that cannot be read
             self.run.problem(f"account {account.id}", f"its token could not be read: {exc.message}")
             return None

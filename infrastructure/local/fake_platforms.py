@@ -3,7 +3,10 @@
 One ``ThreadingHTTPServer`` on 127.0.0.1 serves the three APIs under path prefixes, so the settings point at it:
 
 - ``STEWARD_META_GRAPH_URL   = {url}/graph/v21.0``  Graph API: ``POST /{comment-id}`` (Facebook ``is_hidden``,
-  Instagram ``hide``), ``DELETE /{comment-id}``; answers ``{"success": true}``.
+  Instagram ``hide``), ``DELETE /{comment-id}``; answers ``{"success": true}``. ``GET /{post-or-media-id}/comments``
+  (``fields``, ``limit``, ``after``; Facebook ``filter=stream`` lists replies too, flat, each with ``parent``;
+  Instagram lists top-level comments with ``replies`` when asked) → ``{"data": [...], "paging": {...}}``, the
+  hidden comments included (with ``is_hidden`` / ``hidden``), removed ones left out, oldest first.
 - ``STEWARD_X_API_URL        = {url}/x``             ``PUT /2/tweets/{id}/hidden`` ``{"hidden": bool}`` →
   ``{"data": {"hidden": bool}}``.
 - ``STEWARD_YOUTUBE_API_URL  = {url}/youtube/v3``    ``POST /comments/setModerationStatus`` → 204;
@@ -83,6 +86,8 @@ YOUTUBE_STATES: dict[str, State] = {"published": "visible", "heldForReview": "hi
 YOUTUBE_STATUS_OF: dict[State, str] = {v: k for k, v in YOUTUBE_STATES.items()}
 
 GRAPH_PATH = re.compile(r"^/graph(?:/v\d+\.\d+)?/(?P<id>[^/]+)/?$")
+GRAPH_COMMENTS_PATH = re.compile(r"^/graph(?:/v\d+\.\d+)?/(?P<id>[^/]+)/comments/?$")
+GRAPH_PAGE_LIMIT = 100
 X_HIDDEN_PATH = re.compile(r"^/x/2/tweets/(?P<id>[^/]+)/hidden/?$")
 YT_PREFIX = "/youtube/v3"
 GOOGLE_OAUTH_PREFIX = "/google-oauth"
@@ -544,6 +549,23 @@ class FakePlatforms:
         suffix = digest.decode().rstrip("=")
         return f"{parent_id}.{suffix[:22]}" if parent_id else f"Ugz{suffix[:23]}"
 
+    def change_comment(
+        self, platform: Platform, comment_id: str, *, text: str | None = None, state: State | None = None
+    ) -> FakeComment:
+        """Change a comment on the platform without any webhook: an edit or deletion the webhooks missed (or one
+        the platform never reports, like an author deleting their own Instagram comment)."""
+        with self._lock:
+            comment = self._comments[(platform, comment_id)]
+            if text is not None:
+                comment.text = text
+            if state is not None:
+                if state not in STATES:
+                    raise ValueError(f"state must be one of {', '.join(STATES)}")
+                comment.state = state
+            comment.updated_time = _now()
+            self._changed.notify_all()
+            return comment
+
     def comment(self, platform: Platform, comment_id: str) -> FakeComment:
         with self._lock:
             return self._comments[(platform, comment_id)]
@@ -872,6 +894,58 @@ class FakePlatforms:
             self._echoes.append(EchoDelivery(platform, url, body, headers, status, error, time.time()))
             self._changed.notify_all()
 
+    # ------------------------------------------------------------------------------------------ Graph reads
+    def _graph_platform(self, object_id: str) -> Platform:
+        """Whose post or media ``object_id`` is, by the comments on it (Facebook when none)."""
+        with self._lock:
+            for c in self._comments.values():
+                if c.platform in ("facebook", "instagram") and c.post_id == object_id:
+                    return c.platform
+        return "facebook"
+
+    def _graph_comments(self, object_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        platform = self._graph_platform(object_id)
+        fields = query.get("fields", "")
+        try:
+            limit = int(query.get("limit", "25"))
+        except ValueError:
+            limit = -1
+        if not 1 <= limit <= GRAPH_PAGE_LIMIT:
+            raise graph_error(400, f"(#100) limit must be between 1 and {GRAPH_PAGE_LIMIT}", 100)
+        stream = platform == "facebook" and query.get("filter") == "stream"
+        with self._lock:
+            live = [
+                c
+                for c in self._comments.values()
+                if c.platform == platform and c.post_id == object_id and c.state != "removed"
+            ]
+            tops = sorted(
+                (c for c in live if stream or c.parent_id in ("", object_id)),
+                key=lambda c: (c.created_time, c.comment_id),
+            )
+            start = 0
+            if query.get("after"):
+                after = _decode_token(query["after"])
+                start = sum(1 for c in tops if (c.created_time, c.comment_id) <= after)
+            page, rest = tops[start : start + limit], tops[start + limit :]
+            data = []
+            for c in page:
+                item = _graph_comment_json(c, object_id)
+                if platform == "instagram" and "replies" in fields:
+                    replies = sorted(
+                        (r for r in live if r.parent_id == c.comment_id),
+                        key=lambda r: (r.created_time, r.comment_id),
+                    )
+                    if replies:
+                        item["replies"] = {"data": [_graph_comment_json(r, object_id) for r in replies]}
+                data.append(item)
+        body: dict[str, Any] = {"data": data}
+        if page:
+            body["paging"] = {"cursors": {"before": _encode_token(page[0]), "after": _encode_token(page[-1])}}
+            if rest:
+                body["paging"]["next"] = f"/{object_id}/comments?after={_encode_token(page[-1])}"
+        return body
+
     # ------------------------------------------------------------------------------------------ YouTube reads
     def _threads_page(self, query: Mapping[str, str]) -> dict[str, Any]:
         part = {p.strip() for p in query.get("part", "").split(",") if p.strip()}
@@ -973,6 +1047,33 @@ def _comment_json(c: FakeComment) -> dict[str, Any]:
     if c.parent_id:
         snippet["parentId"] = c.parent_id
     return {"kind": "youtube#comment", "etag": _etag(c.to_json()), "id": c.comment_id, "snippet": snippet}
+
+
+def _graph_comment_json(c: FakeComment, object_id: str) -> dict[str, Any]:
+    """A comment as the Graph API lists it: Facebook ``message``/``from{id,name}``/``is_hidden``/``parent``,
+    Instagram ``text``/``from{id,username}``/``hidden``/``timestamp``."""
+    at = datetime.fromtimestamp(c.created_time, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    if c.platform == "instagram":
+        item: dict[str, Any] = {
+            "id": c.comment_id,
+            "text": c.text,
+            "timestamp": at,
+            "from": {"id": c.author_id, "username": c.author_name},
+            "hidden": c.state == "hidden",
+        }
+        if c.parent_id:
+            item["parent_id"] = c.parent_id
+        return item
+    item = {
+        "id": c.comment_id,
+        "message": c.text,
+        "created_time": at,
+        "from": {"id": c.author_id, "name": c.author_name},
+        "is_hidden": c.state == "hidden",
+    }
+    if c.parent_id and c.parent_id != object_id:
+        item["parent"] = {"id": c.parent_id}
+    return item
 
 
 def _etag(value: Any) -> str:
@@ -1184,6 +1285,11 @@ class _Handler(BaseHTTPRequestHandler):
         params = {**query, **form}  # the Graph API reads parameters from either
         if token_route := self._token_route(method, path, params, form, token):
             return token_route
+        if match := GRAPH_COMMENTS_PATH.match(path):
+            object_id = match["id"]
+            return f"{fake._graph_platform(object_id)}.comments", (
+                lambda: (200, fake._graph_comments(object_id, query), None)
+            ) if method == "GET" else None
         if match := GRAPH_PATH.match(path):
             comment_id = match["id"]
             with fake._lock:

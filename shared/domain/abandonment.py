@@ -4,7 +4,7 @@ daily sweep takes for each account.
 Procedure 4007 (004): "Sites should be monitored ... Sites should be kept updated. If a site is abandoned, it should
 be taken down." NIST SP 800-53 AC-2(3): disable inactive accounts after a set period. An account shows a signal when
 
-- it has not posted (the account's own posts and replies) for ``no_post_days`` (counted from its activation when
+- it has not posted (the account's own posts) for ``no_post_days`` (counted from its activation when
   it never posted);
 - it has no steward left (all offboarded);
 - its credential was not verified or rotated for ``credential_days`` (or the vault holds none);

@@ -63,7 +63,7 @@ class ByRetention(GlobalSecondaryIndex["ContentRecord"]):
 
 
 class ActivityRecord(Model):
-    """An account's latest own activity (a post or a reply it made), one small item per platform account
+    """An account's latest own post (or video), one small item per platform account
     (``pk = ACTIVITY#<platform>#<account id>``, ``sk = META``) in the same table, written only forward in time, so
     the abandoned-account sweep reads a page of accounts' activity in one BatchGetItem."""
 

@@ -47,7 +47,7 @@ from shared.errors import BadRequest
 from shared.settings import Settings
 from shared.store.platforms._http import PLATFORM_NAMES, ClientConfig, PlatformName, retry_after_seconds
 from shared.store.platforms.errors import PlatformError, PlatformFailure, PlatformRefused
-from shared.store.platforms.meta import FacebookClient, InstagramClient
+from shared.store.platforms.meta import FacebookClient, GraphComment, InstagramClient
 from shared.store.platforms.oauth import IssuedToken, OAuthClient
 from shared.store.platforms.x import XClient
 from shared.store.platforms.youtube import (
@@ -76,6 +76,7 @@ __all__ = [
     "CommentThread",
     "CommentThreadPage",
     "FacebookClient",
+    "GraphComment",
     "InstagramClient",
     "IssuedToken",
     "OAuthClient",

@@ -9,6 +9,12 @@ the Graph API accepts in place of the ``access_token`` parameter, so it is never
 codes 4, 17, 32, 613 (often with HTTP 400/403, not 429) and service trouble as codes 1 and 2, so those and anything
 marked ``is_transient`` are retried. Code 100 with subcode 33 (or HTTP 404) means the object does not exist.
 
+Reading (reconciliation): :meth:`comments` lists the comments of a post or media, a page at a time
+(``GET /{object-id}/comments?fields=...&limit=100&after=...``), oldest first. Facebook asks for
+``filter=stream`` (replies too, flat, each naming its ``parent``) and ``is_hidden``; Instagram lists top-level
+comments with their ``replies`` and ``hidden``. Comments hidden by the account are listed (to the account's token);
+deleted ones are not.
+
 Tokens: Meta has no refresh token. :meth:`exchange_token` trades a token for a long-lived one
 (``GET /oauth/access_token?grant_type=fb_exchange_token&client_id&client_secret&fb_exchange_token``), which is
 Meta's protocol and the one call that puts a token and the app secret in a URL: the core never logs a URL or puts
@@ -20,6 +26,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.store.platforms._http import (
@@ -29,6 +37,7 @@ from shared.store.platforms._http import (
     PlatformName,
     check_token,
     item_segment,
+    text_of,
 )
 from shared.store.platforms.errors import PlatformRefused
 from shared.store.platforms.oauth import (
@@ -39,6 +48,13 @@ from shared.store.platforms.oauth import (
     issued_token,
     read_oauth_error,
 )
+
+COMMENTS_PAGE_SIZE = 100
+# How many pages of one post's comments :meth:`_GraphCommentClient.comments` reads at most (10 000 comments).
+MAX_COMMENT_PAGES = 100
+FACEBOOK_COMMENT_FIELDS = "id,message,from,created_time,is_hidden,parent{id}"
+_IG_FIELDS = "id,text,from,timestamp,hidden,parent_id"
+INSTAGRAM_COMMENT_FIELDS = f"{_IG_FIELDS},replies{{{_IG_FIELDS}}}"
 
 # Graph error codes that mean "try again later": unknown/temporary service errors and the rate limits.
 TRANSIENT_GRAPH_CODES = frozenset({1, 2, 4, 17, 32, 341, 613})
@@ -73,6 +89,57 @@ def read_graph_token_error(status: int, body: Any) -> ErrorInfo:
     return info
 
 
+def _graph_time(value: Any) -> datetime | None:
+    """Graph's ``2026-02-25T10:00:00+0000`` (or ISO with ``Z``/``+00:00``); None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = f"{text[:-2]}:{text[-2:]}"
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class GraphComment:
+    """One comment as the Graph API lists it. ``parent_id`` is the post (media) for a top-level comment, as the
+    webhooks have it; ``raw`` is the API's own object."""
+
+    comment_id: str
+    post_id: str
+    parent_id: str
+    author_id: str | None
+    author_name: str | None
+    text: str | None
+    created_at: datetime | None
+    hidden: bool
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, item: dict[str, Any], post_id: str, parent_id: str | None = None) -> GraphComment:
+        author = item.get("from") if isinstance(item.get("from"), dict) else {}
+        assert isinstance(author, dict)
+        parent = item.get("parent")
+        named_parent = (
+            text_of(parent.get("id")) if isinstance(parent, dict) else text_of(item.get("parent_id"))
+        )
+        text = item.get("message", item.get("text"))
+        return cls(
+            comment_id=str(item.get("id") or ""),
+            post_id=post_id,
+            parent_id=parent_id or named_parent or post_id,
+            author_id=text_of(author.get("id")),
+            author_name=text_of(author.get("name")) or text_of(author.get("username")),
+            text=text if isinstance(text, str) else None,
+            created_at=_graph_time(item.get("created_time") or item.get("timestamp")),
+            hidden=bool(item.get("is_hidden") or item.get("hidden")),
+            raw=item,
+        )
+
+
 class _GraphCommentClient:
     platform: PlatformName
     hide_field: str
@@ -102,6 +169,49 @@ class _GraphCommentClient:
         path = "/" + item_segment(self.platform, comment_id)
         answer = self.core.call("delete", "DELETE", path, token=token)
         self._confirm("delete", answer.body, answer.status)
+
+    def comments(
+        self, object_id: str, token: str, *, max_pages: int = MAX_COMMENT_PAGES
+    ) -> list[GraphComment]:
+        """Every comment (and reply) on the post or media ``object_id`` the token can see, oldest first; hidden
+        ones included, deleted ones absent. Raises PlatformRefused when the page of comments is unreadable or
+        there are more than ``max_pages`` pages (the list would be incomplete)."""
+        path = "/" + item_segment(self.platform, object_id) + "/comments"
+        query = self._comments_query()
+        found: list[GraphComment] = []
+        for _ in range(max_pages):
+            answer = self.core.call("comments", "GET", path, token=token, query=query)
+            data = answer.body.get("data") if isinstance(answer.body, dict) else None
+            if not isinstance(data, list):
+                raise PlatformRefused(
+                    f"{self.platform} comments answered without a data list",
+                    platform=self.platform,
+                    operation="comments",
+                    http_status=answer.status,
+                    reason="unreadable",
+                )
+            for item in data:
+                if isinstance(item, dict) and item.get("id"):
+                    found.append(GraphComment.parse(item, object_id))
+                    replies = item.get("replies")
+                    for reply in replies.get("data", []) if isinstance(replies, dict) else []:
+                        if isinstance(reply, dict) and reply.get("id"):
+                            found.append(GraphComment.parse(reply, object_id, str(item["id"])))
+            paging = answer.body.get("paging") if isinstance(answer.body, dict) else None
+            cursors = paging.get("cursors") if isinstance(paging, dict) else None
+            after = text_of(cursors.get("after")) if isinstance(cursors, dict) else None
+            if not (isinstance(paging, dict) and paging.get("next") and after):
+                return found
+            query = {**query, "after": after}
+        raise PlatformRefused(
+            f"{self.platform} comments of one object run past {max_pages} pages",
+            platform=self.platform,
+            operation="comments",
+            reason="tooManyPages",
+        )
+
+    def _comments_query(self) -> dict[str, str]:
+        return {"fields": FACEBOOK_COMMENT_FIELDS, "filter": "stream", "limit": str(COMMENTS_PAGE_SIZE)}
 
     def exchange_token(self, access_token: str, client: OAuthClient) -> IssuedToken:
         """A long-lived token for ``access_token`` (Meta's refresh); ``refresh_token`` is always ``None``."""
@@ -154,3 +264,6 @@ class InstagramClient(_GraphCommentClient):
 
     platform: PlatformName = "instagram"
     hide_field = "hide"
+
+    def _comments_query(self) -> dict[str, str]:
+        return {"fields": INSTAGRAM_COMMENT_FIELDS, "limit": str(COMMENTS_PAGE_SIZE)}

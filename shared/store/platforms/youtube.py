@@ -4,7 +4,8 @@
   ids a call; ``banAuthor=true`` only with ``rejected``); 204 No Content on success.
 - ``GET /commentThreads?part=snippet,replies&allThreadsRelatedToChannelId=C&order=time&maxResults=100
   &pageToken=P``: newest threads first, a page at a time, ``nextPageToken`` while more remain. Without a
-  ``moderationStatus`` filter only published threads are listed (the API's default).
+  ``moderationStatus`` filter only published threads are listed (the API's default). With ``video_id`` the
+  threads of one video (``videoId=V``) instead of the whole channel's.
 
 The channel owner's OAuth token goes in ``Authorization: Bearer``. Google errors are
 ``{"error": {"code", "message", "errors": [{"reason", "domain", "message"}]}}``; ``rateLimitExceeded``,
@@ -262,15 +263,17 @@ class YouTubeClient:
         page_token: str | None = None,
         max_results: int = MAX_RESULTS,
         moderation_status: Literal["published", "heldForReview", "likelySpam"] | None = None,
+        video_id: str | None = None,
     ) -> CommentThreadPage:
-        """One page of the threads on the channel and its videos, newest first."""
-        if not channel_id:
+        """One page of the threads on the channel and its videos (only ``video_id``'s when given), newest
+        first."""
+        if not channel_id and not video_id:
             raise BadRequest("a channel id is required")
         if not 1 <= max_results <= MAX_RESULTS:
             raise BadRequest(f"max_results must be between 1 and {MAX_RESULTS}")
         query = {
             "part": "snippet,replies",
-            "allThreadsRelatedToChannelId": channel_id,
+            **({"videoId": video_id} if video_id else {"allThreadsRelatedToChannelId": channel_id}),
             "order": "time",
             "maxResults": str(max_results),
         }

@@ -1,0 +1,242 @@
+"""Reconciliation (scheduled): re-read the recent threads of every active, linked account on its platform and
+record what the webhooks missed: deletions, edits, hides and comments never delivered.
+
+    with runs.recorded("reconciliation") as run: ...    # one run record per sweep (shared.runs)
+
+* **Which threads.** An account's items created in the last :data:`WINDOW_DAYS` days, read through the content
+  table's by-account index (never a Scan); their thread roots (post, media or video) are the threads re-read. Each
+  thread's archived items come from the by-thread index, its comments from the platform: Facebook and Instagram
+  ``GET /{post-or-media-id}/comments`` (hidden comments included), YouTube ``commentThreads?videoId=`` (published,
+  then ``heldForReview``). X is not reconciled yet (its reply search needs a paid API tier).
+* **What is recorded** is :func:`shared.domain.reconcile.compare`'s events, each through
+  :func:`shared.ingest.record` (archived under Object Lock, audited on its item, indexed): the events are made by the
+  comparison, not delivered by a platform, so there is no delivery to keep in intake. They are not moderated:
+  a comment reconciliation captures late is in the archive and in search, for people to review.
+* **Idempotent.** A removal or an estimated-time edit leaves its time out of its event id, and once recorded the
+  archive agrees with the platform, so a second run records nothing.
+* **One account's failure** (a platform error, an unreadable credential) is a problem of the run, which ends
+  ``partial``; the sweep goes on. A missing post (deleted with its comments) is counted, not judged: the post's own
+  deletion is the platform's webhook's to report. A storage failure stops the run (``failed``); the accounts already
+  reconciled are in its cursor, and the next run picks up after them.
+* Counts: ``seen`` is every comment the platform listed; ``actions`` every event recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from shared import ingest, runs, vault_service
+from shared.domain.accounts import Account, AccountStatus
+from shared.domain.content import Actor, Author, ContentItem, Platform, format_time
+from shared.domain.reconcile import Listing, Seen, compare
+from shared.errors import BadRequest, StewardError
+from shared.observability import logger, metrics
+from shared.store.account_store import AccountStore, status_key
+from shared.store.content_store import ContentStore
+from shared.store.platforms import (
+    CommentThread,
+    PlatformFailure,
+    PlatformRefused,
+    Platforms,
+    YouTubeComment,
+)
+
+SWEEP = "reconciliation"
+WINDOW_DAYS = 14  # threads with an item created this many days back are re-read
+RECONCILED = (Platform.FACEBOOK, Platform.INSTAGRAM, Platform.YOUTUBE)
+DONE = "done"  # the run cursor's key: the accounts this run reconciled so far (space-separated ids)
+YOUTUBE_PAGES_PER_VIDEO = 20
+
+
+@dataclass
+class Tally:
+    accounts: int = 0
+    threads: int = 0
+    threads_gone: int = 0
+    recorded: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, list[str]] = field(
+        default_factory=lambda: {"no_platform_id": [], "no_token": [], "not_reconciled": [], "resumed": []}
+    )
+
+
+def active_accounts() -> Iterator[Account]:
+    """Active accounts, through the by-status index (never a Scan)."""
+    for _, account in AccountStore().newest_first("status", status_key(AccountStatus.ACTIVE)):
+        yield account
+
+
+def reconcile(
+    *, platforms: Platforms | None = None, now: datetime | None = None, window_days: int = WINDOW_DAYS
+) -> dict[str, Any]:
+    """One run of the sweep over every active account; returns the run's summary (with its id)."""
+    with runs.recorded(SWEEP, now=now) as run:
+        sweep = _Sweep(run, platforms or Platforms(), now or datetime.now(UTC), window_days)
+        sweep.visit_all()
+        run_id = run.run.id
+        summary = dict(run.summary)
+    return {"run": run_id, **summary}
+
+
+class _Sweep:
+    def __init__(self, run: runs.Recorder, platforms: Platforms, now: datetime, window_days: int) -> None:
+        self.run = run
+        self.platforms = platforms
+        self.now = now
+        self.since = format_time(now - timedelta(days=window_days))
+        self.tally = Tally()
+        self.done: list[str] = run.resume.get(DONE, "").split()
+
+    def visit_all(self) -> None:
+        for account in active_accounts():
+            if account.id in self.done:
+                self.tally.skipped["resumed"].append(account.id)
+                continue
+            self._visit(account)
+            self.done.append(account.id)
+            self.run.cursor = {DONE: " ".join(self.done)}
+            self.run.checkpoint()
+        self.run.cursor = {}  # every account visited: nothing to resume
+        t = self.tally
+        self.run.summary = {
+            "accounts": t.accounts,
+            "threads": t.threads,
+            "threads_gone": t.threads_gone,
+            "recorded": dict(sorted(t.recorded.items())),
+            "window_days_since": self.since,
+            "skipped": sum(len(v) for v in t.skipped.values()),
+            "skipped_accounts": {k: v for k, v in t.skipped.items() if v},
+        }
+
+    def _visit(self, account: Account) -> None:
+        if str(account.platform) not in {str(p) for p in RECONCILED}:
+            self.tally.skipped["not_reconciled"].append(account.id)
+            return
+        if not account.platform_id:
+            self.tally.skipped["no_platform_id"].append(account.id)
+            return
+        subject = f"account {account.id} ({account.platform} {account.platform_id})"
+        try:
+            token = vault_service.platform_token(account.id)
+        except StewardError as exc:  # a record without its secret, a secret that cannot be read
+            self.run.problem(subject, f"its token could not be read: {exc.message}")
+            return
+        if token is None:
+            self.tally.skipped["no_token"].append(account.id)
+            return
+        self.tally.accounts += 1
+        platform = Platform(str(account.platform))
+        try:
+            for root in self._recent_threads(platform, account.platform_id):
+                self._thread(platform, account.platform_id, root, token)
+        except PlatformFailure as exc:
+            self.run.problem(subject, exc.message)
+        except BadRequest as exc:  # a token or id the client will not send (malformed)
+            self.run.problem(subject, exc.message)
+
+    def _recent_threads(self, platform: Platform, account_id: str) -> list[str]:
+        roots: dict[str, None] = {}
+        for stored in ContentStore().in_account(str(platform), account_id, date_from=self.since):
+            item = stored.history.current
+            roots[item.post_id or item.parent_id or item.item_id] = None
+        return list(roots)
+
+    def _thread(self, platform: Platform, account_id: str, root: str, token: str) -> None:
+        try:
+            listing = self._listing(platform, account_id, root, token)
+        except PlatformFailure as exc:
+            if not exc.not_found:
+                raise
+            self.tally.threads_gone += 1
+            logger.info("reconciliation: thread gone", extra={"platform": str(platform), "post_id": root})
+            return
+        self.tally.threads += 1
+        self.run.saw(len(listing.comments))
+        archived: list[ContentItem] = ContentStore().thread(platform, account_id, root)
+        for event in compare(platform, account_id, archived, listing, self.now):
+            if ingest.record(event, self.now):
+                self.run.did()
+                self.tally.recorded[str(event.change)] = self.tally.recorded.get(str(event.change), 0) + 1
+                metrics.add_metric(name="ReconciledChanges", unit=MetricUnit.Count, value=1)
+                logger.info(
+                    "reconciliation recorded a missed change",
+                    extra={"platform": str(platform), "item_id": event.item_id, "change": str(event.change)},
+                )
+
+    def _listing(self, platform: Platform, account_id: str, root: str, token: str) -> Listing:
+        if platform is Platform.YOUTUBE:
+            return _youtube_listing(self.platforms, account_id, root, token)
+        graph = self.platforms.facebook if platform is Platform.FACEBOOK else self.platforms.instagram
+        comments = tuple(
+            Seen(
+                item_id=c.comment_id,
+                post_id=root,
+                parent_id=c.parent_id,
+                text=c.text,
+                author=Author(id=c.author_id, name=c.author_name) if c.author_id or c.author_name else None,
+                created_at=c.created_at,
+                hidden=c.hidden,
+                hidden_by=Actor.ACCOUNT,  # on Facebook and Instagram only the account hides a comment
+            )
+            for c in graph.comments(root, token)
+        )
+        return Listing(root, comments)
+
+
+def _youtube_listing(platforms: Platforms, channel_id: str, video_id: str, token: str) -> Listing:
+    """The video's threads: published ones, then those held for review (hidden, by YouTube's filters or the
+    channel: the API does not say which)."""
+    seen: list[Seen] = []
+    partial: set[str] = set()
+    for hidden in (False, True):
+        page_token: str | None = None
+        for _ in range(YOUTUBE_PAGES_PER_VIDEO):
+            page = platforms.youtube.comment_threads(
+                channel_id,
+                token,
+                page_token=page_token,
+                video_id=video_id,
+                moderation_status="heldForReview" if hidden else None,
+            )
+            for thread in page.threads:
+                seen.extend(_youtube_thread(thread, video_id, hidden))
+                if thread.total_reply_count > len(thread.replies):
+                    partial.add(thread.top_level.comment_id)
+            page_token = page.next_page_token
+            if not page_token:
+                break
+        else:
+            raise PlatformRefused(
+                f"youtube comments of video {video_id} run past {YOUTUBE_PAGES_PER_VIDEO} pages",
+                platform="youtube",
+                operation="commentThreads.list",
+                reason="tooManyPages",
+            )
+    return Listing(video_id, tuple(seen), frozenset(partial))
+
+
+def _youtube_thread(thread: CommentThread, video_id: str, hidden: bool) -> Iterator[Seen]:
+    top = thread.top_level
+    yield _youtube_seen(top, video_id, video_id, hidden)
+    for reply in thread.replies:
+        yield _youtube_seen(reply, video_id, reply.parent_id or top.comment_id, hidden)
+
+
+def _youtube_seen(c: YouTubeComment, video_id: str, parent_id: str, hidden: bool) -> Seen:
+    edited = c.updated_at if c.updated_at and c.published_at and c.updated_at > c.published_at else None
+    return Seen(
+        item_id=c.comment_id,
+        post_id=video_id,
+        parent_id=parent_id,
+        text=c.text,
+        author=Author(id=c.author_channel_id, name=c.author_display_name)
+        if c.author_channel_id or c.author_display_name
+        else None,
+        created_at=c.published_at,
+        edited_at=edited,
+        hidden=hidden,
+    )

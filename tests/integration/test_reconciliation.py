@@ -1,0 +1,359 @@
+"""Reconciliation on moto and the fake platform server: comments archived as the webhooks delivered them, then
+changed on the platform with no webhook; a run records the deletion, the edit, the hide and the comment never
+delivered exactly once, one account's platform error is a problem of the run while the others are reconciled, and
+a run stopped by a storage failure is picked up by the next where it left off."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infrastructure.local.fake_platforms import FakeComment, FakePlatforms
+from infrastructure.local.provision import Provisioned
+from shared import accounts_service, audit, catalogue, ingest, reconciliation, runs, vault_service
+from shared.api import Identity
+from shared.catalogue import Role
+from shared.domain.content import Actor, Author, Change, ContentEvent, ItemKind, ItemState, Platform
+from shared.domain.runs import Run, RunState
+from shared.errors import Unavailable
+from shared.store.content_store import ContentStore
+from shared.store.platforms import FacebookClient, InstagramClient, YouTubeClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+DOMAIN = "district.example.org"
+DIRECTOR = Identity(
+    subject="sub-director.kim",
+    username="director.kim",
+    email=f"director.kim@{DOMAIN}",
+    roles=frozenset({Role.COMMUNICATIONS}),
+)
+TECH = Identity(
+    subject="sub-tech.ortiz", username="tech.ortiz", email=f"tech.ortiz@{DOMAIN}", roles=frozenset({Role.IT})
+)
+
+
+class Clock:
+    """The runs' clock, a second further on each reading (run ids then sort in the order the runs happened)."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+
+    def __call__(self) -> datetime:
+        self.ticks += 1
+        return datetime.now(UTC) + timedelta(seconds=self.ticks)
+
+
+class World:
+    """Active accounts linked to the fake, comments archived as their webhooks delivered them, and the runs."""
+
+    def __init__(self, fake: FakePlatforms) -> None:
+        self.fake = fake
+        self.tokens: dict[str, str] = {}
+        self.hour_ago = int(time.time()) - 3600
+
+    def account(self, platform: str = "facebook") -> tuple[str, str]:
+        """An active account linked to a new platform id, its token (issued by the fake) in the vault."""
+        platform_id = (
+            f"UC{uuid.uuid4().hex[:22]}" if platform == "youtube" else str(uuid.uuid4().int % 10**15 + 10**15)
+        )
+        account = accounts_service.request_account(
+            DIRECTOR,
+            platform=platform,
+            handle=f"yelm-{uuid.uuid4().hex[:10]}",
+            school="Yelm High School",
+            purpose="School news and events",
+            audience="Families and the community",
+            kind="school",
+        ).id
+        accounts_service.approve(account, DIRECTOR)
+        accounts_service.add_steward(account, DIRECTOR, f"director.kim@{DOMAIN}", "admin")
+        accounts_service.add_steward(account, DIRECTOR, f"tech.ortiz@{DOMAIN}", "admin")
+        for item in accounts_service.checklist(account).missing:
+            accounts_service.confirm_disclosure(account, item, DIRECTOR)
+        assert accounts_service.move(account, "activate", DIRECTOR).status == "active"
+        accounts_service.link_platform(account, TECH, platform_id)
+        access, refresh = self.fake.issue_tokens(platform, platform_id)  # type: ignore[arg-type]
+        self.tokens[account] = access
+        vault_service.store(
+            account,
+            TECH,
+            {
+                "login_email": f"social.{platform_id[-8:].lower()}@{DOMAIN}",
+                "password": f"Pw-{uuid.uuid4().hex}-Horse!",
+                "tokens": {"page_access_token": access, **({"refresh_token": refresh} if refresh else {})},
+            },
+        )
+        return account, platform_id
+
+    def comment(
+        self,
+        platform: str,
+        account_id: str,
+        post_id: str,
+        text: str,
+        *,
+        parent_id: str | None = None,
+        delivered: bool = True,
+        minute: int = 0,
+    ) -> FakeComment:
+        """A comment on the platform; ``delivered``: also archived, as its webhook (or poll) recorded it."""
+        c = self.fake.seed_comment(
+            platform,  # type: ignore[arg-type]
+            account_id=account_id,
+            post_id=post_id,
+            parent_id=parent_id,
+            text=text,
+            created_time=self.hour_ago + 60 * minute,
+        )
+        if delivered:
+            created = datetime.fromtimestamp(c.created_time, UTC)
+            top_level = c.parent_id in ("", post_id)
+            ingest.record(
+                ContentEvent.create(
+                    platform=platform,
+                    account_id=account_id,
+                    item_id=c.comment_id,
+                    change=Change.ADDED,
+                    occurred_at=created,
+                    kind=ItemKind.COMMENT if top_level else ItemKind.REPLY,
+                    parent_id=post_id if top_level else c.parent_id,
+                    post_id=post_id,
+                    author=Author(id=c.author_id, name=c.author_name),
+                    author_is_account=False,
+                    text=text,
+                    created_at=created,
+                ),
+                datetime.now(UTC),
+            )
+        return c
+
+    @staticmethod
+    def item(platform: str, account_id: str, item_id: str) -> Any:
+        stored = ContentStore().get(platform, account_id, item_id)
+        assert stored is not None, item_id
+        return stored.history
+
+    @staticmethod
+    def run() -> dict[str, Any]:
+        return reconciliation.reconcile()
+
+    @staticmethod
+    def runs() -> list[Run]:
+        return runs.runs_of(reconciliation.SWEEP).runs
+
+
+@pytest.fixture
+def world(moto_env: Provisioned, fake: FakePlatforms, monkeypatch: pytest.MonkeyPatch) -> World:
+    audit.reset()
+    ingest.reset()
+    monkeypatch.setattr(runs, "_now", Clock())
+    monkeypatch.setenv(catalogue.VAULT_PREFIX_ENV_VAR, f"steward/t{uuid.uuid4().hex[:8]}/accounts/")
+    return World(fake)
+
+
+def test_a_deletion_no_webhook_reported_is_recorded_exactly_once(world: World) -> None:
+    # Given a Page with two comments on a recent post, both archived as their webhooks delivered them
+    _, page = world.account()
+    post = f"{page}_901097836652708"
+    gone = world.comment("facebook", page, post, "Great game Friday!")
+    kept = world.comment("facebook", page, post, "Go Tornados", minute=1)
+
+    # When one is deleted on the platform and no webhook says so, and the schedule runs reconciliation
+    world.fake.change_comment("facebook", gone.comment_id, state="removed")
+    summary = world.run()
+
+    # Then the deletion is recorded, by an unknown hand, at the reconciliation's (estimated) time
+    assert summary["recorded"] == {"removed": 1}
+    assert (summary["accounts"], summary["threads"]) == (1, 1)
+    history = world.item("facebook", page, gone.comment_id)
+    assert history.current.state is ItemState.REMOVED
+    assert history.current.changed_by is Actor.UNKNOWN
+    removal = history.events[-1]
+    assert (removal.change, removal.time_estimated) == (Change.REMOVED, True)
+    assert world.item("facebook", page, kept.comment_id).current.state is ItemState.VISIBLE
+    assert audit.verify().ok
+
+    # When it runs again: nothing new is recorded
+    again = world.run()
+    assert again["recorded"] == {}
+    assert len(world.item("facebook", page, gone.comment_id).events) == 2
+    records = world.runs()
+    assert [r.state for r in records] == [RunState.SUCCEEDED, RunState.SUCCEEDED]
+    assert [r.actions for r in records] == [0, 1]
+    assert [r.seen for r in records] == [1, 1]  # the comments the platform listed
+    assert all(r.cursor == {} for r in records)
+
+
+def test_an_edit_a_hide_and_a_comment_never_delivered_are_captured(world: World) -> None:
+    # Given archived comments on a recent post
+    _, page = world.account()
+    post = f"{page}_1201"
+    edited = world.comment("facebook", page, post, "The bus leaves at 5")
+    hidden = world.comment("facebook", page, post, "Something rude", minute=1)
+
+    # When, with no webhook, one is edited, one hidden by the Page, and a reply arrives that was never delivered
+    world.fake.change_comment("facebook", edited.comment_id, text="The bus leaves at 5:30")
+    world.fake.change_comment("facebook", hidden.comment_id, state="hidden")
+    missed = world.comment(
+        "facebook", page, post, "Thanks!", parent_id=edited.comment_id, delivered=False, minute=2
+    )
+    summary = world.run()
+
+    # Then each is recorded
+    assert summary["recorded"] == {"added": 1, "edited": 1, "hidden": 1}
+    assert world.item("facebook", page, edited.comment_id).current.text == "The bus leaves at 5:30"
+    was_hidden = world.item("facebook", page, hidden.comment_id).current
+    assert (was_hidden.state, was_hidden.changed_by) == (ItemState.HIDDEN, Actor.ACCOUNT)
+    reply = world.item("facebook", page, missed.comment_id).current
+    assert (reply.kind, reply.parent_id, reply.post_id, reply.text) == (
+        ItemKind.REPLY,
+        edited.comment_id,
+        post,
+        "Thanks!",
+    )
+    assert reply.created_at == datetime.fromtimestamp(missed.created_time, UTC)
+
+    # And a second run records nothing
+    assert world.run()["recorded"] == {}
+
+
+def test_one_account_failing_does_not_stop_the_others_and_the_run_is_partial(world: World) -> None:
+    # Given two Pages, the first one's token revoked, each with a comment deleted without a webhook
+    broken_account, broken = world.account()
+    _, healthy = world.account()
+    lost = world.comment("facebook", broken, f"{broken}_1", "Hello")
+    gone = world.comment("facebook", healthy, f"{healthy}_1", "Hello")
+    world.fake.change_comment("facebook", lost.comment_id, state="removed")
+    world.fake.change_comment("facebook", gone.comment_id, state="removed")
+    world.fake.revoke(world.tokens[broken_account])
+
+    # When the run sweeps
+    summary = world.run()
+
+    # Then the healthy Page is reconciled and the broken one is a problem of the run
+    assert summary["recorded"] == {"removed": 1}
+    assert world.item("facebook", healthy, gone.comment_id).current.state is ItemState.REMOVED
+    assert world.item("facebook", broken, lost.comment_id).current.state is ItemState.VISIBLE
+    (record,) = world.runs()
+    assert record.state is RunState.PARTIAL
+    (problem,) = record.problems
+    assert problem.subject == f"account {broken_account} (facebook {broken})"
+    assert "token" in problem.error.lower()
+    assert not any(token in record.model_dump_json() for token in world.tokens.values())
+
+
+def test_a_run_stopped_by_a_storage_failure_is_picked_up_where_it_left_off(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two Pages, each with a deletion no webhook reported (the newest account is swept first)
+    _, first = world.account()
+    _, second = world.account()
+    a = world.comment("facebook", first, f"{first}_1", "One")
+    b = world.comment("facebook", second, f"{second}_1", "Two")
+    for c in (a, b):
+        world.fake.change_comment("facebook", c.comment_id, state="removed")
+
+    # When the archive fails on the second account swept
+    real = ContentStore.thread
+
+    def failing(self: Any, platform: Platform, account_id: str, root: str, limit: int = 500) -> Any:
+        if account_id == first:
+            raise Unavailable("the content index could not be read")
+        return real(self, platform, account_id, root, limit)
+
+    monkeypatch.setattr(ContentStore, "thread", failing)
+    with pytest.raises(Unavailable):
+        world.run()
+    (failed,) = world.runs()
+    assert failed.state is RunState.FAILED
+    assert failed.actions == 1
+    assert failed.cursor == {reconciliation.DONE: failed.cursor[reconciliation.DONE]}
+    assert len(failed.cursor[reconciliation.DONE].split()) == 1
+
+    # Then the next run skips the account already reconciled and finishes the other
+    monkeypatch.setattr(ContentStore, "thread", real)
+    resumed = world.run()
+    assert resumed["recorded"] == {"removed": 1}
+    assert resumed["skipped_accounts"]["resumed"] == failed.cursor[reconciliation.DONE].split()
+    assert world.item("facebook", first, a.comment_id).current.state is ItemState.REMOVED
+    assert world.runs()[0].cursor == {}
+
+
+def test_instagram_and_youtube_deletions_are_recorded(world: World) -> None:
+    # Given an Instagram account and a YouTube channel with archived comments and replies
+    _, ig = world.account("instagram")
+    _, channel = world.account("youtube")
+    media = "17900000000000001"
+    ig_top = world.comment("instagram", ig, media, "Nice photo")
+    ig_reply = world.comment("instagram", ig, media, "Agreed", parent_id=ig_top.comment_id, minute=1)
+    yt_top = world.comment("youtube", channel, "vid-band", "Great concert")
+    yt_other = world.comment("youtube", channel, "vid-band", "Loved it", minute=1)
+
+    # When a reply and a comment disappear and another is held for review on YouTube
+    world.fake.change_comment("instagram", ig_reply.comment_id, state="removed")
+    world.fake.change_comment("youtube", yt_top.comment_id, state="removed")
+    world.fake.change_comment("youtube", yt_other.comment_id, state="hidden")
+    summary = world.run()
+
+    # Then the removals are recorded, the held comment is hidden (not removed)
+    assert summary["recorded"] == {"hidden": 1, "removed": 2}
+    assert world.item("instagram", ig, ig_reply.comment_id).current.state is ItemState.REMOVED
+    assert world.item("instagram", ig, ig_top.comment_id).current.state is ItemState.VISIBLE
+    assert world.item("youtube", channel, yt_top.comment_id).current.state is ItemState.REMOVED
+    held = world.item("youtube", channel, yt_other.comment_id).current
+    assert (held.state, held.changed_by) == (ItemState.HIDDEN, Actor.UNKNOWN)
+    assert world.run()["recorded"] == {}
+
+
+# --------------------------------------------------------------------------------------------- the read clients
+def test_graph_comments_are_read_page_by_page_hidden_included_removed_left_out(fake: FakePlatforms) -> None:
+    page, post = "1234567890321", "1234567890321_77"
+    seeded = [
+        fake.seed_comment(
+            "facebook", account_id=page, post_id=post, text=f"c{n}", created_time=1_772_000_000 + n
+        )
+        for n in range(130)
+    ]
+    reply = fake.seed_comment(
+        "facebook",
+        account_id=page,
+        post_id=post,
+        parent_id=seeded[0].comment_id,
+        text="r",
+        created_time=1_772_001_000,
+    )
+    fake.change_comment("facebook", seeded[1].comment_id, state="hidden")
+    fake.change_comment("facebook", seeded[2].comment_id, state="removed")
+    client = FacebookClient()
+    listed = client.comments(post, "local-token")
+    assert len(listed) == 130  # 131 seeded, one removed; two pages of up to 100
+    assert len(fake.calls("facebook.comments")) == 2
+    by_id = {c.comment_id: c for c in listed}
+    assert by_id[seeded[1].comment_id].hidden is True
+    assert seeded[2].comment_id not in by_id
+    assert by_id[seeded[0].comment_id].parent_id == post
+    assert by_id[reply.comment_id].parent_id == seeded[0].comment_id
+    assert by_id[seeded[0].comment_id].created_at == datetime.fromtimestamp(1_772_000_000, UTC)
+    assert fake.calls("facebook.comments")[0].query["filter"] == "stream"
+
+    media = "17900000000000002"
+    top = fake.seed_comment("instagram", account_id="ig1", post_id=media, text="top", author_name="fan")
+    fake.seed_comment("instagram", account_id="ig1", post_id=media, parent_id=top.comment_id, text="re")
+    ig = InstagramClient().comments(media, "local-token")
+    assert [(c.text, c.parent_id, c.author_name) for c in ig] == [
+        ("top", media, "fan"),
+        ("re", top.comment_id, ig[1].author_name),
+    ]
+
+
+def test_youtube_threads_of_one_video(fake: FakePlatforms) -> None:
+    fake.seed_comment("youtube", account_id="UCa", post_id="vid-1", text="one")
+    fake.seed_comment("youtube", account_id="UCa", post_id="vid-2", text="two")
+    page = YouTubeClient().comment_threads("UCa", "local-token", video_id="vid-1")
+    assert [t.top_level.text for t in page.threads] == ["one"]
+    assert fake.calls("youtube.commentThreads.list")[0].query["videoId"] == "vid-1"
