@@ -17,8 +17,8 @@ from freezegun import freeze_time
 import functions.account_sweep.handler  # noqa: F401 (imported before time is frozen)
 from infrastructure.local.provision import Provisioned
 from shared import abandonment_service, accounts_service, audit, catalogue, ingest, runs
-from shared.domain.content import Change, ContentEvent
 from shared.errors import Unavailable
+from tests.integration.accounts_support import own_post
 from tests.integration.test_offboarding import (
     CREDENTIAL,
     KIM,
@@ -45,19 +45,7 @@ THRESHOLDS = {"default": {"no_post_days": 60, "credential_days": 365, "grace_day
 
 
 def post(page: str, item: str, at: datetime) -> None:
-    event = ContentEvent.create(
-        platform="facebook",
-        account_id=page,
-        item_id=item,
-        change=Change.ADDED,
-        occurred_at=at,
-        kind="post",
-        text="Picture day is Friday",
-        created_at=at,
-        author={"id": page, "name": "The school"},
-        author_is_account=True,
-    )
-    ingest.record(event, at)
+    ingest.record(own_post("facebook", page, item, at), at)
 
 
 def linked_account(handle: str, page: str) -> str:

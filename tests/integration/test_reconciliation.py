@@ -7,45 +7,22 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from infrastructure.local.fake_platforms import FakeComment, FakePlatforms
 from infrastructure.local.provision import Provisioned
-from shared import accounts_service, audit, catalogue, ingest, reconciliation, runs, vault_service
-from shared.api import Identity
-from shared.catalogue import Role
+from shared import audit, catalogue, ingest, reconciliation, runs
 from shared.domain.content import Actor, Author, Change, ContentEvent, ItemKind, ItemState, Platform
 from shared.domain.runs import Run, RunState
 from shared.errors import Unavailable
 from shared.store.content_store import ContentStore
 from shared.store.platforms import FacebookClient, InstagramClient, YouTubeClient
+from tests.integration.accounts_support import active_account
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
-
-DOMAIN = "district.example.org"
-DIRECTOR = Identity(
-    subject="sub-director.kim",
-    username="director.kim",
-    email=f"director.kim@{DOMAIN}",
-    roles=frozenset({Role.COMMUNICATIONS}),
-)
-TECH = Identity(
-    subject="sub-tech.ortiz", username="tech.ortiz", email=f"tech.ortiz@{DOMAIN}", roles=frozenset({Role.IT})
-)
-
-
-class Clock:
-    """The runs' clock, a second further on each reading (run ids then sort in the order the runs happened)."""
-
-    def __init__(self) -> None:
-        self.ticks = 0
-
-    def __call__(self) -> datetime:
-        self.ticks += 1
-        return datetime.now(UTC) + timedelta(seconds=self.ticks)
 
 
 class World:
@@ -61,33 +38,9 @@ class World:
         platform_id = (
             f"UC{uuid.uuid4().hex[:22]}" if platform == "youtube" else str(uuid.uuid4().int % 10**15 + 10**15)
         )
-        account = accounts_service.request_account(
-            DIRECTOR,
-            platform=platform,
-            handle=f"yelm-{uuid.uuid4().hex[:10]}",
-            school="Yelm High School",
-            purpose="School news and events",
-            audience="Families and the community",
-            kind="school",
-        ).id
-        accounts_service.approve(account, DIRECTOR)
-        accounts_service.add_steward(account, DIRECTOR, f"director.kim@{DOMAIN}", "admin")
-        accounts_service.add_steward(account, DIRECTOR, f"tech.ortiz@{DOMAIN}", "admin")
-        for item in accounts_service.checklist(account).missing:
-            accounts_service.confirm_disclosure(account, item, DIRECTOR)
-        assert accounts_service.move(account, "activate", DIRECTOR).status == "active"
-        accounts_service.link_platform(account, TECH, platform_id)
-        access, refresh = self.fake.issue_tokens(platform, platform_id)  # type: ignore[arg-type]
-        self.tokens[account] = access
-        vault_service.store(
-            account,
-            TECH,
-            {
-                "login_email": f"social.{platform_id[-8:].lower()}@{DOMAIN}",
-                "password": f"Pw-{uuid.uuid4().hex}-Horse!",
-                "tokens": {"page_access_token": access, **({"refresh_token": refresh} if refresh else {})},
-            },
-        )
+        tokens = self.fake.issue_tokens(platform, platform_id)  # type: ignore[arg-type]
+        account = active_account(platform, platform_id, tokens=tokens)
+        self.tokens[account] = tokens[0]
         return account, platform_id
 
     def comment(
@@ -151,7 +104,6 @@ class World:
 def world(moto_env: Provisioned, fake: FakePlatforms, monkeypatch: pytest.MonkeyPatch) -> World:
     audit.reset()
     ingest.reset()
-    monkeypatch.setattr(runs, "_now", Clock())
     monkeypatch.setenv(catalogue.VAULT_PREFIX_ENV_VAR, f"steward/t{uuid.uuid4().hex[:8]}/accounts/")
     return World(fake)
 

@@ -23,11 +23,11 @@ from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain.accounts import DisclosureItem, StewardRole
 from shared.domain.cases import Case, CaseState
-from shared.domain.content import Change, ContentEvent
 from shared.domain.reports import csv_columns
 from shared.store.case_store import CaseStore
 from tests.conftest import FakeContext
 from tests.events import rest_event
+from tests.integration.accounts_support import own_post
 from tests.integration.test_moderation_api import decide
 from tests.integration.test_moderation_cases import CLEAN, CRITICISM, PAGE, PHONE, POST, THREAT, delivery
 from tests.integration.test_processor import Pipeline
@@ -120,21 +120,7 @@ def world(pipeline: Pipeline, fake: FakePlatforms) -> World:
     )
     # The page's own post, and six comments on it by six parents, delivered, moderated and acted on.
     now = datetime.now(UTC)
-    ingest.record(
-        ContentEvent.create(
-            platform="facebook",
-            account_id=PAGE,
-            item_id=POST,
-            change=Change.ADDED,
-            occurred_at=now,
-            kind="post",
-            text="Bus schedule for next week",
-            created_at=now,
-            author={"id": PAGE, "name": "Yelm High School"},
-            author_is_account=True,
-        ),
-        now,
-    )
+    ingest.record(own_post("facebook", PAGE, POST, now, "Bus schedule for next week"), now)
     for n, (suffix, text) in enumerate(COMMENTS.items()):
         comment = f"{POST.split('_')[1]}{suffix}"
         fake.seed_comment("facebook", account_id=PAGE, post_id=POST, comment_id=comment, text=text)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -17,28 +16,17 @@ from infrastructure.local import scheduler
 from infrastructure.local.fake_platforms import FakePlatforms
 from infrastructure.local.lambdas import Lambdas
 from infrastructure.local.provision import Provisioned
-from shared import accounts_service, audit, catalogue, runs, vault_service, youtube_polling
-from shared.api import Identity
-from shared.catalogue import Role
+from shared import audit, catalogue, runs, vault_service, youtube_polling
 from shared.domain.content import Platform
 from shared.domain.runs import Run, RunState
 from shared.store.content_store import ContentStore
 from shared.store.run_store import RunStore
 from tests.conftest import REGION
+from tests.integration.accounts_support import DOMAIN, TECH, active_account
 from tests.integration.conftest import QueueWorker
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
-DOMAIN = "district.example.org"
-DIRECTOR = Identity(
-    subject="sub-director.kim",
-    username="director.kim",
-    email=f"director.kim@{DOMAIN}",
-    roles=frozenset({Role.COMMUNICATIONS}),
-)
-TECH = Identity(
-    subject="sub-tech.ortiz", username="tech.ortiz", email=f"tech.ortiz@{DOMAIN}", roles=frozenset({Role.IT})
-)
 START = 1_772_000_000  # comment times on the fake (epoch seconds, February 2026)
 
 
@@ -54,38 +42,13 @@ class Polling:
         self.tokens: dict[str, str] = {}
 
     def channel(self, *, linked: bool = True, credential: bool = True) -> tuple[str, str]:
-        """An active YouTube account (two admins, every disclosure) linked to a new channel, its token (issued by
-        the fake) in the vault: (account id, channel id)."""
+        """An active YouTube account linked to a new channel, its token (issued by the fake) in the vault:
+        (account id, channel id)."""
         channel = f"UC{uuid.uuid4().hex[:22]}"
-        account = accounts_service.request_account(
-            DIRECTOR,
-            platform="youtube",
-            handle=f"yelm-{channel[2:12]}",
-            school="Yelm High School",
-            purpose="School news and events",
-            audience="Families and the community",
-            kind="school",
-        ).id
-        accounts_service.approve(account, DIRECTOR)
-        accounts_service.add_steward(account, DIRECTOR, f"director.kim@{DOMAIN}", "admin")
-        accounts_service.add_steward(account, DIRECTOR, f"tech.ortiz@{DOMAIN}", "admin")
-        for item in accounts_service.checklist(account).missing:
-            accounts_service.confirm_disclosure(account, item, DIRECTOR)
-        assert accounts_service.move(account, "activate", DIRECTOR).status == "active"
-        if linked:
-            accounts_service.link_platform(account, TECH, channel)
-        if credential:
-            access, refresh = self.fake.issue_tokens("youtube", channel)
-            self.tokens[account] = access
-            vault_service.store(
-                account,
-                TECH,
-                {
-                    "login_email": f"youtube.{channel[2:10].lower()}@{DOMAIN}",
-                    "password": f"Pw-{uuid.uuid4().hex}-Horse!",
-                    "tokens": {"page_access_token": access, "refresh_token": refresh},
-                },
-            )
+        tokens = self.fake.issue_tokens("youtube", channel) if credential else None
+        account = active_account("youtube", channel, linked=linked, tokens=tokens)
+        if tokens is not None:
+            self.tokens[account] = tokens[0]
         return account, channel
 
     def seed(self, channel: str, count: int, *, at: int = START, replies: int = 0) -> list[str]:
@@ -138,22 +101,9 @@ class Polling:
         return runs.runs_of(youtube_polling.SWEEP).runs
 
 
-class Clock:
-    """The runs' clock, a second further on each reading: run ids (their start time to the second) then sort in
-    the order the runs happened, however fast the test runs them."""
-
-    def __init__(self) -> None:
-        self.ticks = 0
-
-    def __call__(self) -> datetime:
-        self.ticks += 1
-        return datetime.now(UTC) + timedelta(seconds=self.ticks)
-
-
 @pytest.fixture
 def polling(moto_env: Provisioned, fake: FakePlatforms, monkeypatch: pytest.MonkeyPatch) -> Polling:
     audit.reset()
-    monkeypatch.setattr(runs, "_now", Clock())
     monkeypatch.setenv(catalogue.VAULT_PREFIX_ENV_VAR, f"steward/t{uuid.uuid4().hex[:8]}/accounts/")
     return Polling(moto_env, fake)
 
