@@ -24,7 +24,7 @@ from shared import records_service as records
 from shared.api import Identity
 from shared.domain import requests as domain
 from shared.domain import retention
-from shared.domain.requests import RecordsRequest, RequestStatus, Withheld
+from shared.domain.requests import RecordsRequest, RequestStatus
 from shared.domain.retention import Hold, HoldKind
 from shared.errors import Conflict, NotFound
 from shared.store.records_store import RecordsStore, Revised
@@ -181,8 +181,7 @@ def installment(
 
 
 def withheld(request_id: str, who: Identity, entries: list[dict[str, str]]) -> RequestView:
-    parsed = [Withheld.model_validate(e) for e in entries]
-    return _change(request_id, who, domain.record_withheld, entries=parsed)
+    return _change(request_id, who, domain.record_withheld, entries=entries)
 
 
 def _release(

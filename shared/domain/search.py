@@ -8,11 +8,12 @@ taken literally: regular-expression and wildcard characters match themselves.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.domain.checks import aware
 from shared.domain.content import Change, ItemHistory
 from shared.errors import InvalidParameter
 
@@ -39,6 +40,8 @@ class SearchQuery(BaseModel):
     states: tuple[ItemFilter, ...] = ()
     keyword: str | None = Field(default=None, max_length=KEYWORD_MAX)
 
+    _check_times = field_validator("date_from", "date_to")(aware)
+
     @property
     def fingerprint(self) -> str:
         return self.model_dump_json()
@@ -60,6 +63,9 @@ def query(
     for value, what in ((account, "account"), (author, "author")):
         if value is not None and (value.count(":") != 1 or not all(value.split(":"))):
             raise InvalidParameter(f"{what}: expected platform:id")
+    for when, what in ((date_from, "date_from"), (date_to, "date_to")):
+        if when is not None and when.tzinfo is None:
+            raise InvalidParameter(f"{what}: a time needs its offset, e.g. 2026-03-01T00:00:00Z")
     if date_from is not None and date_to is not None:
         if date_from > date_to:
             raise InvalidParameter("date_from is after date_to")
@@ -73,8 +79,8 @@ def query(
     return SearchQuery(
         account=account,
         author=author,
-        date_from=date_from,
-        date_to=date_to,
+        date_from=date_from.astimezone(UTC) if date_from else None,
+        date_to=date_to.astimezone(UTC) if date_to else None,
         states=tuple(sorted(set(states))),
         keyword=text,
     )

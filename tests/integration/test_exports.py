@@ -326,6 +326,7 @@ def test_a_failing_build_is_retried_then_marked_failed_and_audited(world: World)
             "exactly one account",
         ),
         ({**QUERY, "date_to": "2028-01-01T00:00:00Z"}, 422, "spans more than"),
+        ({**QUERY, "date_to": "2026-05-31T23:59:59"}, 422, "needs its offset"),
         ({**QUERY, "date_from": "2026-06-01T00:00:00Z"}, 422, "after date_to"),
         ({**QUERY, "redact": {"categories": ["name"]}}, 400, "needs a list of names"),
         ({**QUERY, "redact": {"categories": ["ssn"]}}, 400, "unknown redaction category"),

@@ -146,3 +146,13 @@ def test_a_closed_request_takes_no_new_scope(world: World) -> None:
     assert status == 409, answer
     assert "closed" in answer["message"]
     assert ok("GET", "/holds")["holds"] == []
+
+
+def test_a_blank_withheld_entry_is_a_400_and_changes_nothing(world: World) -> None:
+    with freeze_time(NOW):
+        rid = created(BOND)["request"]["id"]
+        entry = {"item": " ", "action": "withheld", "exemption": "RCW 42.56.230(1)", "explanation": "a name"}
+        status, answer = call("POST", f"/requests/{rid}/withheld", body={"entries": [entry]})
+    assert status == 400, answer
+    assert "item" in answer["message"]
+    assert ok("GET", f"/requests/{rid}")["request"]["withheld"] == []

@@ -134,6 +134,7 @@ def test_paging_is_stable_and_reads_what_it_returns() -> None:
         (f"account=facebook:{PAGE}&date_from=2026-03-02T00:00:00Z&date_to=2026-03-01T00:00:00Z", "after"),
         (f"account=facebook:{PAGE}&date_from=2020-01-01T00:00:00Z&date_to=2026-03-01T00:00:00Z", "spans"),
         (f"account=facebook:{PAGE}", "date_from"),
+        (f"account=facebook:{PAGE}&date_from=2026-03-01T00:00:00&date_to=2026-03-31T00:00:00Z", "offset"),
         (
             f"account=facebook:{PAGE}&date_from=2026-03-01T00:00:00Z&date_to=2026-03-31T00:00:00Z&states=gone",
             "states",
