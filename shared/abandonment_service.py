@@ -1,8 +1,8 @@
 """The abandoned-account sweep and the retirement it proposes (Procedure 4007 (004); NIST SP 800-53 AC-2(3)).
 
-Daily, for every active, dormant and abandoned official account (read through the registry's status index, page by
-page, with each page's credential records in one batch read), the sweep looks up the account's latest post (one
-Query of the content index by author) and assesses it (:mod:`shared.domain.abandonment`). It warns (active →
+Daily, for every active and dormant official account (read through the registry's status index, page by page, with
+each page's credential records and latest own posts, which ingest notes, in one batch read each), the sweep
+assesses it (:mod:`shared.domain.abandonment`); abandoned accounts, awaiting communications, are only counted. It warns (active →
 dormant), escalates after the grace period (dormant → abandoned, retirement proposed to communications) or
 reactivates an account whose signals cleared; each step is one audited account change with its notice on
 ``account-notices``. One account's failure is a problem of the run, never the end of the sweep. The run is
@@ -34,7 +34,6 @@ from shared.store.content_store import ContentStore
 from shared.store.vault import Vault
 
 PAGE = 100
-# An account moved by this run is skipped if a later listing meets it again (reactivated: dormant → active).
 SWEPT_STATES = (AccountStatus.ABANDONED, AccountStatus.DORMANT, AccountStatus.ACTIVE)
 MOVES: dict[Step, tuple[AccountStatus, str]] = {
     Step.WARN: (AccountStatus.DORMANT, domain.WARNED),
@@ -80,60 +79,72 @@ def _linked(account: Account) -> bool:
 
 
 def _last_posts(page: list[Account]) -> dict[str, datetime]:
-    """Each linked account's latest own post: the page's activity records in one batch read; for an
-    account without one (content recorded before activity was noted), one Query of the content index by author."""
-    content = ContentStore()
+    """Each linked account's latest own post: the activity records ingest keeps, for the page in one batch read."""
     keys = {a.id: (str(a.platform), str(a.platform_id)) for a in page if _linked(a)}
-    noted = content.activity(list(keys.values()))
-    found: dict[str, datetime] = {}
-    for account_id, key in keys.items():
-        at = noted.get(key) or content.latest_by_author(*key)
-        if at:
-            found[account_id] = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    return found
+    noted = ContentStore().activity(list(keys.values()))
+    return {
+        account_id: datetime.fromisoformat(noted[key]) for account_id, key in keys.items() if key in noted
+    }
 
 
 def sweep(now: datetime | None = None) -> dict[str, Any]:
     """One run over every swept account; the run record's summary."""
     at = now or _now()
-    settings = config()
     with runs.recorded(SWEEP, at) as run:
-        steps: dict[str, int] = {}
-        signals: dict[str, int] = {}
-        unlinked = 0
-        moved: set[str] = set()
+        tally = _Tally(run, config(), at)
         for status in SWEPT_STATES:
             for page in _pages(status):
-                credentials = Vault().get_many([a.id for a in page])
-                posts = _last_posts(page)
-                for account in page:
-                    if account.id in moved:
-                        continue
-                    run.saw()
-                    unlinked += account.platform_id is None
-                    try:
-                        finding = domain.assess(
-                            account,
-                            credentials.get(account.id),
-                            posts.get(account.id),
-                            at,
-                            settings.for_platform(account.platform),
-                            posts_known=_linked(account),
-                        )
-                        step = domain.next_step(account, finding, at, settings.for_platform(account.platform))
-                        if step in MOVES:
-                            _move(account.id, step, finding, at)
-                            moved.add(account.id)
-                            run.did()
-                    except StewardError as exc:
-                        run.problem(f"account:{account.id}", exc.message)
-                        continue
-                    steps[str(step)] = steps.get(str(step), 0) + 1
-                    for signal in finding.signals:
-                        signals[str(signal)] = signals.get(str(signal), 0) + 1
+                if status is AccountStatus.ABANDONED:  # waiting for communications: nothing to read or assess
+                    run.saw(len(page))
+                    tally.count(Step.AWAITING_RETIREMENT, (), times=len(page))
+                else:
+                    tally.page([a for a in page if a.id not in tally.moved])
         run.cursor = {}
-        run.summary = {"steps": steps, "signals": signals, "not_linked": unlinked}
+        run.summary = {"steps": tally.steps, "signals": tally.signals, "not_linked": tally.unlinked}
     return {"run": run.run.id, **run.summary}
+
+
+class _Tally:
+    """One run's assessment, page by page: each page's credentials and latest posts in one batch read each."""
+
+    def __init__(self, run: runs.Recorder, settings: SweepConfig, at: datetime) -> None:
+        self.run, self.settings, self.at = run, settings, at
+        self.steps: dict[str, int] = {}
+        self.signals: dict[str, int] = {}
+        self.unlinked = 0
+        # An account moved by this run is skipped if a later listing meets it again (dormant → active).
+        self.moved: set[str] = set()
+
+    def count(self, step: Step, signals: tuple[domain.Signal, ...], times: int = 1) -> None:
+        self.steps[str(step)] = self.steps.get(str(step), 0) + times
+        for signal in signals:
+            self.signals[str(signal)] = self.signals.get(str(signal), 0) + 1
+
+    def page(self, page: list[Account]) -> None:
+        credentials = Vault().get_many([a.id for a in page])
+        posts = _last_posts(page)
+        for account in page:
+            self.run.saw()
+            self.unlinked += account.platform_id is None
+            thresholds = self.settings.for_platform(account.platform)
+            try:
+                finding = domain.assess(
+                    account,
+                    credentials.get(account.id),
+                    posts.get(account.id),
+                    self.at,
+                    thresholds,
+                    posts_known=_linked(account),
+                )
+                step = domain.next_step(account, finding, self.at, thresholds)
+                if step in MOVES:
+                    _move(account.id, step, finding, self.at)
+                    self.moved.add(account.id)
+                    self.run.did()
+            except StewardError as exc:
+                self.run.problem(f"account:{account.id}", exc.message)
+                continue
+            self.count(step, finding.signals)
 
 
 def _move(account_id: str, step: Step, finding: Finding, at: datetime) -> None:
@@ -150,31 +161,30 @@ def _move(account_id: str, step: Step, finding: Finding, at: datetime) -> None:
 # --------------------------------------------------------------------------------------------- retirement
 def retire(account_id: str, who: Identity, reason: str) -> accounts_service.AccountView:
     """communications confirms the retirement of an abandoned account: retired, stewards removed, credential
-    queued for rotation (password and tokens, whichever it has)."""
+    queued for rotation (password and tokens, whichever it has). The rotation is queued first: a retry after a
+    failure then finds the account still abandoned, and a rotation request handled twice rotates once."""
     stored = accounts_service.load(account_id)
     at = _now()
     after = stored.account.retire_abandoned(actor=who.actor, roles=who.roles, at=at, reason=reason)
-    retired = accounts_service.commit_as(who.actor, after, stored)
     credential = Vault().get(account_id)
-    if credential is not None:
-        kinds = _kinds(credential.credential)
-        if kinds:
-            rotation_queue.send(
-                [
-                    RotationRequest(
-                        account_id=account_id,
-                        kinds=kinds,
-                        reason=DueReason.RETIREMENT,
-                        detail=f"account retired by {who.actor}",
-                        requested_by=who.actor,
-                        requested_at=at,
-                    )
-                ]
-            )
-    return accounts_service.view(retired)
+    kinds = credential_kinds(credential.credential) if credential is not None else ()
+    if kinds:
+        rotation_queue.send(
+            [
+                RotationRequest(
+                    account_id=account_id,
+                    kinds=kinds,
+                    reason=DueReason.RETIREMENT,
+                    detail=f"account retired by {who.actor}",
+                    requested_by=who.actor,
+                    requested_at=at,
+                )
+            ]
+        )
+    return accounts_service.view(accounts_service.commit_as(who.actor, after, stored))
 
 
-def _kinds(credential: Credential) -> tuple[CredentialKind, ...]:
+def credential_kinds(credential: Credential) -> tuple[CredentialKind, ...]:
     return tuple(
         kind
         for kind, has in (

@@ -21,7 +21,6 @@ from shared.domain.content import (
     Change,
     ContentEvent,
     ItemHistory,
-    ItemKind,
     SkipReason,
     apply_event,
     format_time,
@@ -173,20 +172,9 @@ def _index(event: ContentEvent, locator: str, now: datetime) -> ItemHistory:
     """Index the event (:func:`_index_item`); a post the account itself made is also noted as its latest activity
     (which the abandoned-account sweep reads)."""
     history = _index_item(event, locator, now)
-    if event.change in (Change.ADDED, Change.EDITED) and _by_the_account(history):
+    if event.change is Change.ADDED and history.is_own_post:
         store().note_activity(str(event.platform), event.account_id, format_time(event.occurred_at))
     return history
-
-
-def _by_the_account(history: ItemHistory) -> bool:
-    """A post (or video) the account itself published: what "no post for N days" looks for. Its comments and
-    replies are not counted (and cost no write: most comments are by others, but some pages reply a lot)."""
-    ident = history.identity
-    if ident.kind not in (ItemKind.POST, ItemKind.VIDEO):
-        return False
-    if ident.author_is_account is not None:
-        return ident.author_is_account
-    return ident.author is not None and ident.author.id == history.account_id
 
 
 def _index_item(event: ContentEvent, locator: str, now: datetime) -> ItemHistory:

@@ -30,13 +30,12 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import ingest, runs, vault_service
-from shared.domain.accounts import Account, AccountStatus
+from shared import ingest, linked_accounts, runs
+from shared.domain.accounts import Account
 from shared.domain.content import Actor, Author, ContentItem, Platform, format_time
 from shared.domain.reconcile import Listing, Seen, compare
-from shared.errors import BadRequest, StewardError
+from shared.errors import BadRequest
 from shared.observability import logger, metrics
-from shared.store.account_store import AccountStore, status_key
 from shared.store.content_store import ContentStore
 from shared.store.platforms import (
     CommentThread,
@@ -49,7 +48,7 @@ from shared.store.platforms import (
 SWEEP = "reconciliation"
 WINDOW_DAYS = 14  # threads with an item created this many days back are re-read
 RECONCILED = (Platform.FACEBOOK, Platform.INSTAGRAM, Platform.YOUTUBE)
-DONE = "done"  # the run cursor's key: the accounts this run reconciled so far (space-separated ids)
+AFTER = "after"  # the run cursor's key: the order key of the last account reconciled (the listing resumes after it)
 YOUTUBE_PAGES_PER_VIDEO = 20
 
 
@@ -60,14 +59,8 @@ class Tally:
     threads_gone: int = 0
     recorded: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(
-        default_factory=lambda: {"no_platform_id": [], "no_token": [], "not_reconciled": [], "resumed": []}
+        default_factory=lambda: {"no_platform_id": [], "no_token": [], "not_reconciled": []}
     )
-
-
-def active_accounts() -> Iterator[Account]:
-    """Active accounts, through the by-status index (never a Scan)."""
-    for _, account in AccountStore().newest_first("status", status_key(AccountStatus.ACTIVE)):
-        yield account
 
 
 def reconcile(
@@ -89,16 +82,12 @@ class _Sweep:
         self.now = now
         self.since = format_time(now - timedelta(days=window_days))
         self.tally = Tally()
-        self.done: list[str] = run.resume.get(DONE, "").split()
+        self.resumed_after = run.resume.get(AFTER)
 
     def visit_all(self) -> None:
-        for account in active_accounts():
-            if account.id in self.done:
-                self.tally.skipped["resumed"].append(account.id)
-                continue
+        for order, account in linked_accounts.active(after=self.resumed_after):
             self._visit(account)
-            self.done.append(account.id)
-            self.run.cursor = {DONE: " ".join(self.done)}
+            self.run.cursor = {AFTER: order}
             self.run.checkpoint()
         self.run.cursor = {}  # every account visited: nothing to resume
         t = self.tally
@@ -108,34 +97,27 @@ class _Sweep:
             "threads_gone": t.threads_gone,
             "recorded": dict(sorted(t.recorded.items())),
             "window_days_since": self.since,
-            "skipped": sum(len(v) for v in t.skipped.values()),
-            "skipped_accounts": {k: v for k, v in t.skipped.items() if v},
+            "resumed": self.resumed_after is not None,
+            **linked_accounts.skip_summary(t.skipped),
         }
 
     def _visit(self, account: Account) -> None:
         if str(account.platform) not in {str(p) for p in RECONCILED}:
             self.tally.skipped["not_reconciled"].append(account.id)
             return
-        if not account.platform_id:
-            self.tally.skipped["no_platform_id"].append(account.id)
+        platform = Platform(str(account.platform))
+        roots = self._recent_threads(platform, account.platform_id) if account.platform_id else []
+        if account.platform_id and not roots:
+            return  # nothing recent to re-read (and no secret read for it)
+        token = linked_accounts.token(account, self.run, self.tally.skipped)
+        if token is None or account.platform_id is None:
             return
         subject = f"account {account.id} ({account.platform} {account.platform_id})"
-        try:
-            token = vault_service.platform_token(account.id)
-        except StewardError as exc:  # a record without its secret, a secret that cannot be read
-            self.run.problem(subject, f"its token could not be read: {exc.message}")
-            return
-        if token is None:
-            self.tally.skipped["no_token"].append(account.id)
-            return
         self.tally.accounts += 1
-        platform = Platform(str(account.platform))
         try:
-            for root in self._recent_threads(platform, account.platform_id):
+            for root in roots:
                 self._thread(platform, account.platform_id, root, token)
-        except PlatformFailure as exc:
-            self.run.problem(subject, exc.message)
-        except BadRequest as exc:  # a token or id the client will not send (malformed)
+        except (PlatformFailure, BadRequest) as exc:  # BadRequest: a token or id the client will not send
             self.run.problem(subject, exc.message)
 
     def _recent_threads(self, platform: Platform, account_id: str) -> list[str]:

@@ -14,7 +14,7 @@ metrics and lets the next run pick up where a failed one stopped.
 A run is saved when it starts (``running``) and when it ends: ``succeeded``, ``partial`` (problems met) or
 ``failed`` (an error stopped it; the error is re-raised after the record is saved, so the schedule's own retry
 and dead-letter queue see it too). Metrics per sweep (dimension ``sweep``): ``RunItemsSeen``, ``RunActions``,
-``RunErrors`` and ``RunsFailed``, on which CloudWatch alarms (see ``infrastructure/constructs/alarms.py``).
+``RunErrors`` and ``RunsFailed``; a CloudWatch alarm on ``RunsFailed`` (``infrastructure/constructs/alarms.py``).
 """
 
 from __future__ import annotations
@@ -78,7 +78,9 @@ def recorded(sweep: str, now: datetime | None = None) -> Iterator[Recorder]:
     resume = dict(previous[0].cursor) if previous and previous[0].cursor else {}
     run = Run(id=f"{started:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}", sweep=sweep, started_at=started)
     recorder = Recorder(run, resume)
-    store().save(run)
+    store().save(
+        recorder._current()
+    )  # carries the resume cursor on, should this run die before its first save
     try:
         yield recorder
     except Exception as exc:

@@ -29,21 +29,19 @@ logged, stored in a cursor or put in a problem. A page whose bytes contain it is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import runs, vault_service
-from shared.domain.accounts import Account, AccountPlatform, AccountStatus
+from shared import linked_accounts, runs
+from shared.domain.accounts import Account, AccountPlatform
 from shared.domain.adapters.youtube_comments import SOURCE
 from shared.domain.content import format_time
-from shared.errors import BadRequest, StewardError
+from shared.errors import BadRequest
 from shared.observability import logger, metrics
 from shared.store import intake
-from shared.store.account_store import AccountStore, status_key
 from shared.store.platforms import CommentThread, CommentThreadPage, PlatformFailure, Platforms
 from shared.store.run_store import RunStore
 
@@ -170,14 +168,6 @@ class Tally:
     not_reached: list[str] = field(default_factory=list)  # accounts a quota stop left for the next run
 
 
-def active_youtube_accounts() -> Iterator[Account]:
-    """Active YouTube accounts, through the by-status index (never a Scan)."""
-    for _, account in AccountStore().newest_first(
-        "status", status_key(AccountStatus.ACTIVE), platform=str(AccountPlatform.YOUTUBE)
-    ):
-        yield account
-
-
 def poll(
     *,
     platforms: Platforms | None = None,
@@ -207,8 +197,7 @@ class _Sweep:
             "pages_read": t.pages_read,
             "pages_stored": t.pages_stored,
             "comments_captured": t.comments_captured,
-            "skipped": sum(len(v) for v in t.skipped.values()),
-            "skipped_accounts": {k: v for k, v in t.skipped.items() if v},
+            **linked_accounts.skip_summary(t.skipped),
             "unfinished_channels": t.unfinished,
             "quota_exceeded": quota_stop is not None,
         }
@@ -218,7 +207,7 @@ class _Sweep:
 
     def visit_all(self) -> None:
         visited: set[str] = set()
-        accounts = active_youtube_accounts()
+        accounts = (account for _, account in linked_accounts.active(AccountPlatform.YOUTUBE))
         try:
             for account in accounts:
                 channel = self._channel(account, visited)
@@ -240,21 +229,13 @@ class _Sweep:
         self._summarize(None)
 
     def _channel(self, account: Account, visited: set[str]) -> Channel | None:
-        if not account.platform_id:
-            self.tally.skipped["no_platform_id"].append(account.id)
-            return None
-        if account.platform_id in visited:
+        if account.platform_id and account.platform_id in visited:
             self.tally.skipped["same_channel"].append(account.id)
             return None
-        try:
-            token = vault_service.platform_token(account.id)
-        except StewardError as exc:  # a record without its secret, a secret that cannot be read
-            self.run.problem(f"account {account.id}", f"its token could not be read: {exc.message}")
+        found = linked_accounts.token(account, self.run, self.tally.skipped)
+        if found is None or account.platform_id is None:
             return None
-        if token is None:
-            self.tally.skipped["no_token"].append(account.id)
-            return None
-        return Channel(account.id, account.platform_id, token)
+        return Channel(account.id, account.platform_id, found)
 
     # ----------------------------------------------------------------------------------------- one channel
     def _poll_channel(self, channel: Channel) -> None:

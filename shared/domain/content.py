@@ -51,6 +51,10 @@ class ItemKind(StrEnum):
     VIDEO = "video"  # a YouTube upload or a Facebook video post
 
 
+# What an account publishes itself (its comments and replies answer others).
+ACCOUNT_PUBLICATIONS = frozenset({ItemKind.POST, ItemKind.VIDEO})
+
+
 class ItemState(StrEnum):
     VISIBLE = "visible"
     HIDDEN = "hidden"
@@ -414,6 +418,20 @@ class ItemHistory(_Frozen):
     @property
     def event_ids(self) -> frozenset[str]:
         return frozenset(e.event_id for e in self.events)
+
+    @property
+    def by_the_account(self) -> bool:
+        """Whether the account itself published the item: as the adapter says (it compares the author with the
+        account whenever the payload names one); else, whether it is a post or a video (the account's own)."""
+        ident = self.identity
+        if ident.author_is_account is not None:
+            return ident.author_is_account
+        return ident.kind in ACCOUNT_PUBLICATIONS
+
+    @property
+    def is_own_post(self) -> bool:
+        """A post or video the account itself published (what "no post for N days" looks for)."""
+        return self.identity.kind in ACCOUNT_PUBLICATIONS and self.by_the_account
 
     @property
     def current(self) -> ContentItem:

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.accounts import Account, AccountStatus, DisclosureItem
 from shared.domain.cases import FINAL_STATES, Case, CaseState
-from shared.domain.content import ItemHistory, ItemKind, ItemState
+from shared.domain.content import ItemHistory, ItemState
 from shared.domain.credentials import Credential
 from shared.domain.moderation import Action, Category
 from shared.domain.requests import RecordsRequest, RequestStatus
@@ -52,7 +52,6 @@ REPORTED_STATUSES = (
     AccountStatus.RETIRED,
     AccountStatus.APPROVED,
 )
-ACCOUNT_KINDS = frozenset({ItemKind.POST, ItemKind.VIDEO})
 CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
 
 BASIS = {
@@ -279,14 +278,6 @@ def _days(since: datetime | None, at: datetime) -> int | None:
     return None if since is None else (at - since).days
 
 
-def is_account_own(history: ItemHistory) -> bool:
-    """The account's own publication (see the module docstring)."""
-    identity = history.identity
-    if identity.author_is_account is not None:
-        return identity.author_is_account
-    return identity.kind in ACCOUNT_KINDS
-
-
 def state_at(history: ItemHistory, at: datetime) -> ItemState:
     """The item's state at ``at``: its last version in effect by then (its first, if none was yet)."""
     before = [v for v in history.versions if v.effective_at <= at]
@@ -301,7 +292,7 @@ def activity(histories: Iterable[ItemHistory], month: Month, as_of: datetime) ->
         if not month.contains(created):
             continue
         state = state_at(history, as_of)
-        if is_account_own(history):
+        if history.by_the_account:
             counts["posts"] += 1
             counts["posts_removed"] += state is ItemState.REMOVED
         else:

@@ -1,7 +1,7 @@
 """Scheduled runs (pure): what one run of a sweep did, and how its state follows from that.
 
-Every scheduled sweep (abandoned accounts, YouTube polling, reconciliation, disposition, rotation, anchoring)
-keeps a run record: when it started and finished, what it saw and did, the problems it met (one account's
+A recorded sweep (``catalogue.Schedule.recorded``: abandoned accounts, YouTube polling, reconciliation) keeps a
+run record: when it started and finished, what it saw and did, the problems it met (one account's
 platform error does not stop the sweep: it is a problem of the run, which ends ``partial``), and whether it
 failed. A run that failed or was cut short leaves its ``cursor``, from which the next run picks up.
 """

@@ -179,6 +179,19 @@ def _stored(record: ContentRecord) -> Stored:
     )
 
 
+def _between(sort: Any, low: str | None, high: str | None) -> Any:
+    """A sort-key condition from ``low`` to ``high`` (a formatted time: every order key that starts with it is
+    included), either end open when None."""
+    top = f"{high}~" if high is not None else None
+    if low is not None and top is not None:
+        return sort.between(low, top)
+    if low is not None:
+        return sort >= low
+    if top is not None:
+        return sort <= top
+    return None
+
+
 class ContentStore:
     def __init__(self) -> None:
         dynamo.bind(ContentRecord, TABLE)
@@ -221,7 +234,7 @@ class ContentStore:
             raise Unavailable("the content index could not be written") from exc
 
     def _query(
-        self, index: GlobalSecondaryIndex[ContentRecord], key: str, limit: int
+        self, index: GlobalSecondaryIndex[ContentRecord], key: str, limit: int | None
     ) -> Iterator[ContentItem]:
         try:
             for record in index.query(key, limit=limit):
@@ -230,8 +243,9 @@ class ContentStore:
             raise Unavailable("the content index could not be read") from exc
 
     def thread(
-        self, platform: Platform, account_id: str, root_id: str, limit: int = 500
+        self, platform: Platform, account_id: str, root_id: str, limit: int | None = None
     ) -> list[ContentItem]:
+        """A thread's items (every one, page by page, unless ``limit``)."""
         return list(self._query(ContentRecord.by_thread, thread_key(platform, account_id, root_id), limit))
 
     def account_items(self, platform: Platform, account_id: str, limit: int = 500) -> list[ContentItem]:
@@ -263,14 +277,7 @@ class ContentStore:
         self, platform: str, account_id: str, *, date_from: str | None = None, date_to: str | None = None
     ) -> Iterator[Stored]:
         """An account's items, oldest first, posted within [date_from, date_to] (formatted times) if given."""
-        sort = ContentRecord.account_sk
-        condition: Any = None
-        if date_from is not None and date_to is not None:
-            condition = sort.between(date_from, f"{date_to}~")
-        elif date_from is not None:
-            condition = sort >= date_from
-        elif date_to is not None:
-            condition = sort <= f"{date_to}~"
+        condition = _between(ContentRecord.account_sk, date_from, date_to)
         yield from self._stored_query(ContentRecord.by_account, account_key(platform, account_id), condition)
 
     def by_author_of(self, platform: str, author_id: str) -> Iterator[Stored]:
@@ -285,7 +292,7 @@ class ContentStore:
         except PynamoDBException as exc:
             raise Unavailable("the content index could not be read") from exc
 
-    # ----------------------------------------------------------------------------------------- search
+    # ----------------------------------------------------------------------------------------- activity
     def note_activity(self, platform: str, account_id: str, at: str) -> None:
         """Record that the account itself posted at ``at`` (a formatted time), unless a later activity is there."""
         record = ActivityRecord(pk=activity_key(platform, account_id), sk=META, latest=at)
@@ -298,31 +305,19 @@ class ContentStore:
             raise Unavailable("the account's activity could not be recorded") from exc
 
     def activity(self, accounts: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The latest own activity (formatted time) of each (platform, account id) that has one, in batches of
-        100 (one BatchGetItem each)."""
+        """The latest own post (formatted time) of each (platform, account id) that has one (PynamoDB reads them
+        100 keys to a BatchGetItem)."""
         keys = [(activity_key(p, a), META) for p, a in dict.fromkeys(accounts)]
         found: dict[tuple[str, str], str] = {}
         try:
-            for start in range(0, len(keys), 100):
-                for record in ActivityRecord.batch_get(keys[start : start + 100]):
-                    _, platform, account_id = str(record.pk).split("#", 2)
-                    found[(platform, account_id)] = str(record.latest)
+            for record in ActivityRecord.batch_get(keys):
+                _, platform, account_id = str(record.pk).split("#", 2)
+                found[(platform, account_id)] = str(record.latest)
         except PynamoDBException as exc:
             raise Unavailable("the accounts' activity could not be read") from exc
         return found
 
-    def latest_by_author(self, platform: str, author_id: str) -> str | None:
-        """The created time (formatted) of the newest item by this author (an account's latest post or reply), or
-        None: one Query of one item on the by-author index."""
-        try:
-            for record in ContentRecord.by_author.query(
-                author_key(platform, author_id), scan_index_forward=False, limit=1
-            ):
-                return str(record.author_sk).split("#", 1)[0]
-        except PynamoDBException as exc:
-            raise Unavailable("the content index could not be read") from exc
-        return None
-
+    # ----------------------------------------------------------------------------------------- search
     def ordered(
         self,
         by: str,
@@ -341,15 +336,7 @@ class ContentStore:
             if by == "account"
             else (ContentRecord.by_author, ContentRecord.author_sk)
         )
-        low = after if after is not None else start
-        high = f"{end}~" if end is not None else None
-        condition: Any = None
-        if low is not None and high is not None:
-            condition = sort.between(low, high)
-        elif low is not None:
-            condition = sort >= low
-        elif high is not None:
-            condition = sort <= high
+        condition = _between(sort, after if after is not None else start, end)
         try:
             # page_size: what DynamoDB returns per request; a caller that stops after N items asks for N (+1).
             for record in index.query(key, condition, page_size=page_size):

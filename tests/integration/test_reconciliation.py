@@ -213,7 +213,7 @@ def test_a_run_stopped_by_a_storage_failure_is_picked_up_where_it_left_off(
     # When the archive fails on the second account swept
     real = ContentStore.thread
 
-    def failing(self: Any, platform: Platform, account_id: str, root: str, limit: int = 500) -> Any:
+    def failing(self: Any, platform: Platform, account_id: str, root: str, limit: int | None = None) -> Any:
         if account_id == first:
             raise Unavailable("the content index could not be read")
         return real(self, platform, account_id, root, limit)
@@ -224,14 +224,14 @@ def test_a_run_stopped_by_a_storage_failure_is_picked_up_where_it_left_off(
     (failed,) = world.runs()
     assert failed.state is RunState.FAILED
     assert failed.actions == 1
-    assert failed.cursor == {reconciliation.DONE: failed.cursor[reconciliation.DONE]}
-    assert len(failed.cursor[reconciliation.DONE].split()) == 1
+    # The newest account was reconciled before the failure: the cursor is its order key in the listing.
+    assert list(failed.cursor) == [reconciliation.AFTER]
 
-    # Then the next run skips the account already reconciled and finishes the other
+    # Then the next run resumes after the account already reconciled and finishes the other
     monkeypatch.setattr(ContentStore, "thread", real)
     resumed = world.run()
-    assert resumed["recorded"] == {"removed": 1}
-    assert resumed["skipped_accounts"]["resumed"] == failed.cursor[reconciliation.DONE].split()
+    assert resumed["resumed"] is True
+    assert (resumed["accounts"], resumed["recorded"]) == (1, {"removed": 1})
     assert world.item("facebook", first, a.comment_id).current.state is ItemState.REMOVED
     assert world.runs()[0].cursor == {}
 
