@@ -17,6 +17,7 @@ from shared.domain import reports as domain
 from shared.domain.accounts import Account
 from shared.domain.cases import Case
 from shared.domain.content import ItemHistory
+from shared.domain.credentials import Credential
 from shared.domain.moderation import Category, engine
 from shared.domain.reports import AccountReport, DistrictReport, Month
 from shared.domain.requests import RecordsRequest
@@ -56,7 +57,6 @@ class _Sources:
     def __init__(self) -> None:
         self.content = ContentStore()
         self.cases = CaseStore()
-        self.vault = Vault()
         records = RecordsStore()
         self.requests: list[RecordsRequest] = list(records.requests())
         self.holds: dict[str, Hold] = {h.value.id: h.value for h in records.holds()}
@@ -88,15 +88,16 @@ class _Sources:
                 named.append(request)
         return named
 
-    def row(self, account: Account, month: Month, now: datetime) -> domain.AccountRow:
-        stored = self.vault.get(account.id)
+    def row(
+        self, account: Account, month: Month, now: datetime, credential: Credential | None
+    ) -> domain.AccountRow:
         return domain.account_row(
             account,
             month=month,
             now=now,
             histories=self.histories(account, month),
             cases=self.cases_of(account, month),
-            credential=stored.credential if stored else None,
+            credential=credential,
             requests=self.requests_naming(account),
             published=_published(),
         )
@@ -113,7 +114,9 @@ def account_report(month_text: str, account_id: str, now: datetime | None = None
     account = stored.account
     if not account.official:
         raise Conflict(f"account {account_id} is an unofficial page: Steward does not report on it")
-    return AccountReport(header=_header(month, now), account=_Sources().row(account, month, now))
+    stored_credential = Vault().get(account_id)
+    credential = stored_credential.credential if stored_credential else None
+    return AccountReport(header=_header(month, now), account=_Sources().row(account, month, now, credential))
 
 
 def _reportable(month: Month) -> list[Account]:
@@ -132,6 +135,8 @@ def district_report(month_text: str, now: datetime | None = None) -> DistrictRep
     now = now or _now()
     month = domain.parse_month(month_text, now)
     sources = _Sources()
-    rows = [sources.row(account, month, now) for account in _reportable(month)]
+    accounts = _reportable(month)
+    credentials = Vault().get_many([a.id for a in accounts])  # 100 to a batch read
+    rows = [sources.row(account, month, now, credentials.get(account.id)) for account in accounts]
     requests = domain.records_summary(sources.requests, month, now.date())
     return domain.district_report(_header(month, now), rows, requests, _published())

@@ -28,6 +28,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from shared import catalogue
 from shared.domain.runs import Run
 from shared.errors import NotFound, StewardError
 from shared.observability import logger, metrics
@@ -107,12 +108,20 @@ class RunList(BaseModel):
     runs: list[Run]
 
 
+def _recorded(sweep: str) -> str:
+    """``sweep`` if it is a recorded schedule; NotFound naming those that are."""
+    known = sorted(s.key for s in catalogue.SCHEDULES if s.recorded)
+    if sweep not in known:
+        raise NotFound(f"there is no recorded sweep {sweep!r}; the recorded sweeps are: {', '.join(known)}")
+    return sweep
+
+
 def runs_of(sweep: str, limit: int = 20) -> RunList:
-    return RunList(runs=store().runs(sweep, limit))
+    return RunList(runs=store().runs(_recorded(sweep), limit))
 
 
 def run_of(sweep: str, run_id: str) -> Run:
-    found = store().run(sweep, run_id)
+    found = store().run(_recorded(sweep), run_id)
     if found is None:
         raise NotFound(f"sweep {sweep} has no run {run_id}")
     return found

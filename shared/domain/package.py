@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain import spreadsheet
 from shared.domain.content import ItemHistory, ItemKind, ItemState, format_time
 from shared.domain.redaction import Redaction, RedactionRules, redact
 from shared.domain.search import ItemFilter, SearchQuery, states_of
@@ -59,7 +60,6 @@ CSV_FIELDS = (
     "archive_sha256",
 )
 REDACTION_FIELDS = ("item", "field", "start", "end", "category", "exemption")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportState(StrEnum):
@@ -202,7 +202,7 @@ def item_record(
     }
     rows = [
         [
-            _cell(c)
+            spreadsheet.cell(c)
             for c in (
                 key,
                 line["platform"],
@@ -243,11 +243,6 @@ def item_record(
         versions=len(versions),
         media=any(v.media for v in history.versions),
     )
-
-
-def _cell(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
-    return f"'{value}" if value.startswith(_FORMULA) else value
 
 
 def csv_line(values: Iterable[str]) -> str:

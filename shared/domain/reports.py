@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain import spreadsheet
 from shared.domain.accounts import Account, AccountStatus, DisclosureItem
 from shared.domain.cases import FINAL_STATES, Case, CaseState
 from shared.domain.content import ItemHistory, ItemState
@@ -52,7 +53,6 @@ REPORTED_STATUSES = (
     AccountStatus.RETIRED,
     AccountStatus.APPROVED,
 )
-CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
 
 BASIS = {
     "month": "A calendar month in UTC; a report of the current month is partial (complete: false).",
@@ -595,16 +595,6 @@ def csv_columns(published: Sequence[Category] = tuple(Category)) -> list[str]:
     ]
 
 
-def _cell(value: object) -> str:
-    """A CSV cell; text a spreadsheet would run as a formula is prefixed with a quote (CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return f"'{text}" if text.startswith(CSV_INJECTION) else text
-
-
 def _moderation_cells(m: Moderation, published: Sequence[Category]) -> list[object]:
     by = {t.category: t for t in m.by_category}
     return [
@@ -688,9 +678,9 @@ def to_csv(report: AccountReport | DistrictReport) -> str:
     writer.writerow(csv_columns(published))
     rows = [report.account] if isinstance(report, AccountReport) else report.accounts
     for row in rows:
-        writer.writerow([_cell(v) for v in _row_cells(report.header.month, row, published)])
+        writer.writerow([spreadsheet.cell(v) for v in _row_cells(report.header.month, row, published)])
     if isinstance(report, DistrictReport):
-        writer.writerow([_cell(v) for v in _total_cells(report, published)])
+        writer.writerow([spreadsheet.cell(v) for v in _total_cells(report, published)])
     return buffer.getvalue()
 
 

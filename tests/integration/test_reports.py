@@ -300,34 +300,36 @@ def test_refusals_are_4xx_with_a_message(moto_env: Provisioned) -> None:
     for roles, status in ((("moderators",), 403), (("staff",), 403), (None, 401)):
         got, body, _ = call("/reports/2026-01", roles=roles)
         assert got == status, (roles, body)
-        got, body, _ = call("/runs/test-sweep", roles=roles)
+        got, body, _ = call("/runs/abandoned-accounts", roles=roles)
         assert got == status, (roles, body)
 
 
 def test_a_sweeps_runs_are_read_back(moto_env: Provisioned) -> None:
-    with runs.recorded("test-sweep") as run:
+    with runs.recorded("abandoned-accounts") as run:
         run.saw(3)
         run.did(1)
         run.problem("account-1", "the platform refused the token")
-    with runs.recorded("test-sweep") as run:
+    with runs.recorded("abandoned-accounts") as run:
         run.saw(2)
 
-    listing = ok("/runs/test-sweep", roles=("it",))
+    listing = ok("/runs/abandoned-accounts", roles=("it",))
     assert [r["state"] for r in listing["runs"]] == ["succeeded", "partial"]  # newest first
     newest, first = listing["runs"]
     assert (first["seen"], first["actions"], first["errors"]) == (3, 1, 1)
     assert first["problems"] == [{"subject": "account-1", "error": "the platform refused the token"}]
-    assert [r["id"] for r in ok("/runs/test-sweep", limit="1")["runs"]] == [newest["id"]]
+    assert [r["id"] for r in ok("/runs/abandoned-accounts", limit="1")["runs"]] == [newest["id"]]
 
-    one = ok(f"/runs/test-sweep/{first['id']}", roles=("records",))
+    one = ok(f"/runs/abandoned-accounts/{first['id']}", roles=("records",))
     assert one == first
-    assert ok("/runs/another-sweep")["runs"] == []
+    got, body, _ = call("/runs/another-sweep")
+    assert got == 404, body
+    assert "abandoned-accounts, reconciliation, youtube-poll" in body["message"]
     for path, query, status in (
-        ("/runs/test-sweep/20260101T000000000000-00000000", {}, 404),
-        ("/runs/test-sweep/not-a-run", {}, 422),
+        ("/runs/abandoned-accounts/20260101T000000000000-00000000", {}, 404),
+        ("/runs/abandoned-accounts/not-a-run", {}, 422),
         ("/runs/Test_Sweep", {}, 422),
-        ("/runs/test-sweep", {"limit": "0"}, 422),
-        ("/runs/test-sweep", {"limit": "101"}, 422),
+        ("/runs/abandoned-accounts", {"limit": "0"}, 422),
+        ("/runs/abandoned-accounts", {"limit": "101"}, 422),
     ):
         got, body, _ = call(path, **query)
         assert got == status, (path, query, body)
