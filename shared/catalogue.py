@@ -600,6 +600,8 @@ FUNCTIONS: tuple[Function, ...] = (
         batch_size=1,
         memory_mb=1024,
         timeout_seconds=900,
+        # A transfer package is built on local disk (every archived version of up to 1,000 items).
+        ephemeral_storage_mb=2048,
     ),
     Function(
         key="account-sweep",

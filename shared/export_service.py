@@ -14,12 +14,10 @@ import csv
 import hashlib
 import html
 import json
-import logging
 import os
 import sqlite3
 import tempfile
 import uuid
-import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -49,15 +47,12 @@ EXPORTER = "system:export-worker"
 # Custody entries recently written to the package: an entry shared by neighbouring items is written once. Bounded,
 # so memory does not grow with the items (an entry met again after falling out is simply written again).
 _CUSTODY_WINDOW = 4096
-_HASH_CHUNK = 1024 * 1024
 
 
+# The request's own audit entries written to the chain of custody: the audit log reads a resource's entries up to a
+# limit (it cannot page on), so a request with more has only its oldest this many in the package, and says so.
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-store = requests_service.store
-resource = requests_service.resource
 
 
 # --------------------------------------------------------------------------------------------- jobs
@@ -100,7 +95,7 @@ def request_export(
     note: str = "",
 ) -> Export:
     """Record the export (audited) and queue its build. Only an open request takes a new export."""
-    request = requests_service.get(request_id).request
+    request = requests_service.load(request_id)
     if request.closed_on is not None:
         raise Conflict(f"request {request_id} is closed; a closed request takes no new export")
     at = _now()
@@ -117,9 +112,9 @@ def request_export(
     audit.append(
         who.actor,
         "export.requested",
-        resource(request_id),
+        requests_service.resource(request_id),
         {"export": export.id, "query": json.loads(query.model_dump_json()), **_redaction_summary(redaction)},
-        also=[store().export_part(export, None)],
+        also=[requests_service.store().export_part(export, None)],
     )
     try:
         queues.send(
@@ -128,9 +123,7 @@ def request_export(
             what="export job",
         )
     except Unavailable:
-        _fail(
-            store().export(request_id, export.id), "the build could not be queued; request the export again"
-        )
+        _fail(Revised(export, 1), "the build could not be queued; request the export again")
         raise
     return export
 
@@ -147,7 +140,7 @@ def _redaction_summary(rules: RedactionRules | None) -> dict[str, Any]:
 
 
 def _load(request_id: str, export_id: str) -> Revised[Export]:
-    found = store().export(request_id, export_id)
+    found = requests_service.store().export(request_id, export_id)
     if found is None:
         raise NotFound(f"request {request_id} has no export {export_id}")
     return found
@@ -158,8 +151,8 @@ def get(request_id: str, export_id: str) -> Export:
 
 
 def listing(request_id: str) -> ExportList:
-    requests_service.get(request_id)  # 404 for an unknown request
-    return ExportList(exports=store().exports(request_id))
+    requests_service.load(request_id)  # 404 for an unknown request
+    return ExportList(exports=requests_service.store().exports(request_id))
 
 
 def download(who: Identity, request_id: str, export_id: str) -> DownloadLink:
@@ -179,7 +172,7 @@ def download(who: Identity, request_id: str, export_id: str) -> DownloadLink:
     audit.append(
         who.actor,
         "export.downloaded",
-        resource(request_id),
+        requests_service.resource(request_id),
         {"export": export_id, "sha256": export.sha256, "link_expires_at": format_time(expires)},
     )
     return DownloadLink(
@@ -193,7 +186,9 @@ def _fail(found: Revised[Export] | None, error: str, *, final: bool = True) -> N
         return
     state = ExportState.FAILED if final else found.value.state
     try:
-        store().save_export(found.value.model_copy(update={"state": state, "error": error}), found.revision)
+        requests_service.store().save_export(
+            found.value.model_copy(update={"state": state, "error": error}), found.revision
+        )
     except StewardError:
         logger.exception("the export's failure could not be recorded", extra={"export": found.value.id})
 
@@ -206,7 +201,7 @@ def build(request_id: str, export_id: str) -> dict[str, Any]:
     export = found.value.model_copy(
         update={"state": ExportState.BUILDING, "attempts": found.value.attempts + 1, "error": None}
     )
-    revision = store().save_export(export, found.revision)
+    revision = requests_service.store().save_export(export, found.revision)
     try:
         built = _build(export)
     except Exception as exc:
@@ -215,7 +210,10 @@ def build(request_id: str, export_id: str) -> dict[str, Any]:
         _fail(Revised(export, revision), reason, final=final)
         if final:
             audit.append(
-                EXPORTER, "export.failed", resource(request_id), {"export": export_id, "error": reason}
+                EXPORTER,
+                "export.failed",
+                requests_service.resource(request_id),
+                {"export": export_id, "error": reason},
             )
         raise
     package_fields = {k: v for k, v in asdict(built).items() if k != "at"}
@@ -230,9 +228,9 @@ def build(request_id: str, export_id: str) -> dict[str, Any]:
     audit.append(
         EXPORTER,
         "export.built",
-        resource(request_id),
+        requests_service.resource(request_id),
         {"export": export_id, **package_fields},
-        also=[store().export_part(ready, revision)],
+        also=[requests_service.store().export_part(ready, revision)],
     )
     return {"export": export_id, "state": "ready", "items": built.items, "sha256": built.sha256}
 
@@ -250,7 +248,6 @@ class Built:
 
 
 def _build(export: Export) -> Built:
-    logging.getLogger("bagit").setLevel(logging.WARNING)  # it logs a line per file at INFO
     with tempfile.TemporaryDirectory(prefix="steward-export-") as work:
         root = os.path.join(work, export.bag_name)
         os.makedirs(root)
@@ -259,42 +256,23 @@ def _build(export: Export) -> Built:
             counts = writer.write()
         finally:
             writer.close()
-        import bagit  # imported on use: only the export worker needs it
-
-        bagit.make_bag(root, bag_info=counts.info, checksums=["sha256"])
-        zip_path = os.path.join(work, export.filename)
-        _zip(root, export.bag_name, zip_path)
-        digest = _sha256(zip_path)
-        key = f"exports/{export.request_id}/{export.filename}"
-        exports.upload(key, zip_path, content_type="application/zip", what="export package")
+        published = exports.publish_bag(
+            root,
+            name=export.bag_name,
+            key=f"exports/{export.request_id}/{export.filename}",
+            info=counts.info,
+            what="export package",
+        )
         return Built(
             at=_now(),
-            key=key,
-            sha256=digest,
-            size=os.path.getsize(zip_path),
+            key=published.key,
+            sha256=published.sha256,
+            size=published.size,
             items=counts.items,
             versions=counts.versions,
             redactions=counts.redactions,
             audit_verified=counts.audit_ok,
         )
-
-
-def _zip(root: str, name: str, path: str) -> None:
-    """Zip the bag directory under one top folder, file by file (zipfile streams each file in chunks)."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as bundle:
-        for folder, dirs, files in os.walk(root):
-            dirs.sort()
-            for file in sorted(files):
-                full = os.path.join(folder, file)
-                bundle.write(full, arcname=f"{name}/{os.path.relpath(full, root)}")
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -333,14 +311,14 @@ class _PackageWriter:
         return self.files.enter_context(open(path, "w", encoding="utf-8", newline=""))
 
     def write(self) -> Counts:
-        request = requests_service.get(self.export.request_id).request
+        request = requests_service.load(self.export.request_id)
         verification = audit.verify()
         jsonl = self._open("items.jsonl")
         rows = csv.writer(self._open("items.csv"))
         rows.writerow(package.CSV_FIELDS)
         custody = self._open("chain-of-custody.jsonl")
         custody.write(_json({"record": "verification", **verification.model_dump(mode="json")}))
-        for entry in audit.log().for_resource(resource(self.export.request_id), limit=1000):
+        for entry in audit.log().all_for_resource(requests_service.resource(self.export.request_id)):
             self._entry(custody, entry)
         redactions = csv.writer(self._open("redaction-log.csv")) if self.export.redaction else None
         if redactions is not None:

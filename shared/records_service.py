@@ -17,11 +17,10 @@ Called by ``functions.records_api`` (people) and ``functions.retention_worker`` 
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
+import os
+import tempfile
 import uuid
-import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -36,6 +35,7 @@ from shared.domain.item_retention import Disposed, ItemRetention, ref
 from shared.domain.retention import Batch, BatchState, Candidate, Disposition, Hold, HoldKind, Schedule
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.observability import logger
+from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore, Stored, item_key
 from shared.store.records_store import RecordsStore, Revised
@@ -305,13 +305,13 @@ def _in_scope(hold: Hold) -> Iterator[Stored]:
         account_id, _, item_id = rest.partition(":")
         found = content().get(platform, account_id, item_id)
         streams.append([found] if found else [])
-    # The scope as it was placed (a released hold covers nothing any more, but its release job needs its scope).
-    placed = hold.model_copy(update={"released_by": None, "released_at": None, "release_reason": None})
+    # The scope alone, whatever the hold's state: a released hold covers nothing any more, but its release job
+    # needs the items its scope names.
     for stream in streams:
         for stored in stream:
             item = stored.history.current
             key = item_key(item.platform, item.account_id, item.item_id)
-            if key not in seen and domain.covers(placed, ref(stored.history)):
+            if key not in seen and domain.in_scope(scope, ref(stored.history)):
                 seen.add(key)
                 yield stored
 
@@ -481,9 +481,11 @@ def dispose(batch_id: str) -> dict[str, Any]:
     at = _now()
     transfer = batch.series.disposition is Disposition.TRANSFER
     method = (
-        "transfer package (BagIt-style zip with SHA-256 manifest) to the exports bucket for the state archives"
+        "transfer package (BagIt bag, zipped, with the SHA-256 of each archived object as stored) to the exports "
+        "bucket for the state archives"
         if transfer
-        else "deletion of every archived version from the Object Lock bucket and of the index record"
+        else "deletion of every archived version (events and attachments) from the Object Lock bucket and of the "
+        "index record"
     )
     batch = _drop_held(batch)
     package = _transfer(batch) if transfer else None
@@ -497,7 +499,14 @@ def dispose(batch_id: str) -> dict[str, Any]:
                 found, lambda r: r.model_copy(update={"disposed": Disposed.TRANSFERRED, "batch_id": batch_id})
             )
         else:
-            archive.delete_versions(archive.versions(item.platform, item.account_id, item.item_id))
+            archive.delete_versions(
+                [
+                    *archive.versions(item.platform, item.account_id, item.item_id),
+                    *archive.versions_under(
+                        archive.attachments_prefix(item.platform, item.account_id, item.item_id)
+                    ),
+                ]
+            )
             content().delete(item.platform, item.account_id, item.item_id)
     entry = domain.destruction_log_entry(batch, executed_at=at, method=method)
     if package is not None:
@@ -536,26 +545,45 @@ def _drop_held(batch: Batch) -> Batch:
 
 
 def _transfer(batch: Batch) -> dict[str, str]:
-    """The transfer package: every archived version of every item, a SHA-256 manifest, the batch as metadata."""
-    buffer = io.BytesIO()
-    manifest: list[str] = []
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bag:
+    """The transfer package: a BagIt bag (RFC 8493, made by the ``bagit`` library, as export packages are) of every
+    archived event of every item, copied byte for byte (so its SHA-256 manifest is that of the objects S3 keeps),
+    with the batch as ``data/batch.json``; zipped on local disk and uploaded from there in parts."""
+    name = f"transfer-{batch.id}"
+    files = 0
+    with tempfile.TemporaryDirectory(prefix="steward-transfer-") as work:
+        root = os.path.join(work, name)
+        os.makedirs(root)
         for candidate in batch.items:
             item = candidate.item
-            for version in archive.versions(item.platform, item.account_id, item.item_id):
-                body = archive.read(version.key)
+            for key in sorted(
+                {v.key for v in archive.versions(item.platform, item.account_id, item.item_id)}
+            ):
+                if key.startswith("/") or ".." in key.split("/"):
+                    continue
+                body = archive.read_bytes(key)
                 if body is None:
                     continue
-                data = json.dumps(body, sort_keys=True).encode()
-                name = f"data/{version.key}"
-                bag.writestr(name, data)
-                manifest.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
-        bag.writestr("manifest-sha256.txt", "\n".join(manifest) + "\n")
-        bag.writestr("batch.json", batch.model_dump_json(indent=2))
-    key = f"transfers/{batch.id}.zip"
-    data = buffer.getvalue()
-    exports.put(key, data, content_type="application/zip", what="transfer package")
-    return {"key": key, "sha256": hashlib.sha256(data).hexdigest(), "files": str(len(manifest))}
+                target = os.path.join(root, key)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as out:
+                    out.write(body)
+                files += 1
+        with open(os.path.join(root, "batch.json"), "w", encoding="utf-8") as out:
+            out.write(batch.model_dump_json(indent=2))
+        published = exports.publish_bag(
+            root,
+            name=name,
+            key=f"transfers/{batch.id}.zip",
+            info={
+                "Source-Organization": get_settings().organization,
+                "External-Identifier": batch.id,
+                "External-Description": f"Disposition batch {batch.id}: series {batch.dan} transferred to the "
+                "state archives",
+                "Item-Count": str(len(batch.items)),
+            },
+            what="transfer package",
+        )
+    return {"key": published.key, "sha256": published.sha256, "files": str(files)}
 
 
 def destruction_log(limit: int = 500) -> list[dict[str, Any]]:

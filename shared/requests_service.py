@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from shared.domain import requests as domain
 from shared.domain import retention
 from shared.domain.requests import RecordsRequest, RequestStatus
 from shared.domain.retention import Hold, HoldKind
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.store.records_store import RecordsStore, Revised
 
 _Part = Callable[[TransactWrite], None]
@@ -55,12 +55,21 @@ class RequestList(BaseModel):
     requests: list[RequestView]
 
 
-def _view(request: RecordsRequest, today: date | None = None) -> RequestView:
-    hold = store().hold(request.hold_id) if request.hold_id else None
+def _view(
+    request: RecordsRequest, today: date | None = None, holds: Mapping[str, Hold] | None = None
+) -> RequestView:
+    """The request as the API shows it; its hold from ``holds`` (by id) when given, else read."""
+    if not request.hold_id:
+        hold = None
+    elif holds is not None:
+        hold = holds.get(request.hold_id)
+    else:
+        found = store().hold(request.hold_id)
+        hold = found.value if found else None
     return RequestView(
         request=request,
         overdue=request.overdue(today or _now().date()),
-        hold=hold.value if hold else None,
+        hold=hold,
         log=request.log_entry(),
     )
 
@@ -70,6 +79,11 @@ def _load(request_id: str) -> Revised[RecordsRequest]:
     if found is None:
         raise NotFound(f"no records request {request_id}")
     return found
+
+
+def load(request_id: str) -> RecordsRequest:
+    """The request (NotFound if there is none), without its hold: for callers that need only the request."""
+    return _load(request_id).value
 
 
 def _commit(
@@ -85,9 +99,11 @@ def _commit(
     )
 
 
-def _hold_for(who: Identity, request: RecordsRequest, scope: dict[str, Any], at: datetime) -> Hold:
+def _hold_for(
+    who: Identity, request: RecordsRequest, scope: dict[str, Any], at: datetime, hold_id: str | None = None
+) -> Hold:
     return retention.place_hold(
-        hold_id=uuid.uuid4().hex,
+        hold_id=hold_id or uuid.uuid4().hex,
         matter=f"Public records request {request.id}",
         reason=f"RCW 42.56.100: open public records request received {request.received_on.isoformat()}",
         scope=retention.parse_scope(scope),
@@ -130,7 +146,7 @@ def create(
 
 
 def get(request_id: str) -> RequestView:
-    return _view(_load(request_id).value)
+    return _view(load(request_id))
 
 
 def listing(status: RequestStatus | None = None, *, overdue_only: bool = False) -> RequestList:
@@ -138,7 +154,8 @@ def listing(status: RequestStatus | None = None, *, overdue_only: bool = False) 
     found = [r for r in store().requests() if status is None or r.status is status]
     if overdue_only:
         found = domain.overdue(found, today)
-    return RequestList(requests=[_view(r, today) for r in found])
+    holds = {h.value.id: h.value for h in store().holds()} if any(r.hold_id for r in found) else {}
+    return RequestList(requests=[_view(r, today, holds) for r in found])
 
 
 def _change(
@@ -218,12 +235,10 @@ def close(request_id: str, who: Identity, closure: str, closed_on: date, reason:
 def set_scope(request_id: str, who: Identity, scope: dict[str, Any]) -> RequestView:
     """Give an open request its scope (after a clarification, say): a new automatic hold replaces the old one."""
     before = _load(request_id)
-    if not before.value.open:
-        raise Conflict(f"request {request_id} is closed: a closed request holds nothing")
     at = _now()
-    hold = _hold_for(who, before.value, scope, at)
-    scoped = domain.RequestEvent(action="scoped", actor=who.actor, at=at, details={"hold_id": hold.id})
-    after = before.value.model_copy(update={"hold_id": hold.id, "history": (*before.value.history, scoped)})
+    hold_id = uuid.uuid4().hex
+    after = domain.rescope(before.value, hold_id, actor=who.actor, roles=who.roles, at=at)
+    hold = _hold_for(who, before.value, scope, at, hold_id)
     old, parts = _release(before.value, who, at, f"request {after.id} scope replaced")
     _commit(who, after, before, [store().hold_part(hold, None), *parts])
     records.enqueue(records.RetentionJob(job="apply_hold", id=hold.id))

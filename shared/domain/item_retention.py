@@ -29,7 +29,8 @@ from shared.domain.retention import (
 
 
 class Disposed(StrEnum):
-    DESTROYED = "destroyed"
+    """How a disposed item that stays indexed went (a destroyed item leaves the index with its versions)."""
+
     TRANSFERRED = "transferred"
 
 

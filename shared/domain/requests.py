@@ -25,7 +25,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
 from typing import Any, Literal, Self
@@ -33,10 +33,12 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.catalogue import Role
+from shared.domain.checks import aware as _utc
 from shared.domain.checks import need_actor as _need_actor
+from shared.domain.checks import need_role
 from shared.domain.checks import need_time as _need_time
 from shared.domain.checks import validation_message as _validation_message
-from shared.errors import BadRequest, Conflict, Forbidden
+from shared.errors import BadRequest, Conflict
 
 CALENDAR_FILE = "requests.toml"
 RECORDS_ROLES = frozenset({Role.RECORDS})
@@ -57,12 +59,6 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
 def _need_text(value: str, what: str, maximum: int = REASON_MAX) -> str:
     value = (value or "").strip()
     if not value:
@@ -70,12 +66,6 @@ def _need_text(value: str, what: str, maximum: int = REASON_MAX) -> str:
     if len(value) > maximum:
         raise BadRequest(f"{what} has at most {maximum} characters")
     return value
-
-
-def _need_role(roles: Iterable[Role | str], what: str) -> None:
-    held = {str(r) for r in roles}
-    if not any(r.value in held for r in RECORDS_ROLES):
-        raise Forbidden(f"{what} needs the 'records' role", needed=sorted(r.value for r in RECORDS_ROLES))
 
 
 def _strip_required(value: str) -> str:
@@ -373,7 +363,7 @@ def _next(req: RecordsRequest, event: RequestEvent, **changes: Any) -> RecordsRe
 def _begin(
     req: RecordsRequest, actor: str, roles: Iterable[Role | str], at: datetime, what: str
 ) -> tuple[str, datetime]:
-    _need_role(roles, what)
+    need_role(roles, RECORDS_ROLES, what)
     actor, at = _need_actor(actor), _need_time(at)
     if not req.open:
         raise Conflict(f"request {req.id} is closed; {what} needs an open request", status=req.status.value)
@@ -404,7 +394,7 @@ def create_request(
     today: date,
 ) -> RecordsRequest:
     """Log a new request (status ``received``) with its first deadline. ``requester`` None or blank: anonymous."""
-    _need_role(roles, "logging a public records request")
+    need_role(roles, RECORDS_ROLES, "logging a public records request")
     actor, at = _need_actor(actor), _need_time(at)
     kind = parse_jurisdiction(jurisdiction)
     if received_on > today:
@@ -621,6 +611,24 @@ def with_hold(req: RecordsRequest, hold_id: str) -> RecordsRequest:
     if req.hold_id is not None:
         raise Conflict(f"request {req.id} already has hold {req.hold_id}", hold_id=req.hold_id)
     return req.model_copy(update={"hold_id": hold_id})
+
+
+def rescope(
+    req: RecordsRequest, hold_id: str, *, actor: str, roles: Iterable[Role | str], at: datetime
+) -> RecordsRequest:
+    """Give an open request a (new) scope: the id of the automatic hold placed for it replaces the earlier one
+    (which the service releases), with a ``scoped`` entry in the history. The request's own hold again is a
+    Conflict (a new scope is a new hold)."""
+    actor, at = _begin(req, actor, roles, at, "giving a request its scope")
+    hold_id = (hold_id or "").strip()
+    if not hold_id:
+        raise BadRequest("a hold id is required")
+    if req.hold_id == hold_id:
+        raise Conflict(f"request {req.id} already has hold {hold_id}", hold_id=hold_id)
+    details = {"hold_id": hold_id}
+    if req.hold_id is not None:
+        details["previous_hold_id"] = req.hold_id
+    return _next(req, _event("scoped", actor, at, **details), hold_id=hold_id)
 
 
 def overdue(requests: Iterable[RecordsRequest], today: date) -> list[RecordsRequest]:

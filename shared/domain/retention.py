@@ -37,7 +37,7 @@ import functools
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
@@ -328,6 +328,27 @@ def default_schedule() -> Schedule:
     return parse_schedule_config(text, at=SHIPPED_AT)
 
 
+def _change(
+    schedule: Schedule,
+    changes: Callable[[], Mapping[str, Any] | None],
+    *,
+    actor: str,
+    roles: Iterable[Role | str],
+    at: datetime,
+    note: str,
+    what: str,
+) -> Schedule:
+    """The next version of ``schedule`` with ``changes()``, called once the role (``what`` names the change in the
+    refusal), the actor, the time and the note are checked; ``changes()`` None: nothing changes (the same schedule
+    is returned)."""
+    _need_role(roles, RECORDS_ROLES, what)
+    actor, at, note = _need_actor(actor), _need_time(at), _need_note(note)
+    changed = changes()
+    if changed is None:
+        return schedule
+    return _next_version(schedule, changed, actor=actor, at=at, note=note)
+
+
 def _next_version(
     schedule: Schedule, changes: Mapping[str, Any], *, actor: str, at: datetime, note: str
 ) -> Schedule:
@@ -356,15 +377,17 @@ def put_series(
 ) -> Schedule:
     """Add ``series``, or replace the one with its DAN: a new version. The same content again changes nothing (the
     same schedule is returned)."""
-    _need_role(roles, RECORDS_ROLES, "changing the retention schedule")
-    actor, at, note = _need_actor(actor), _need_time(at), _need_note(note)
-    if series in schedule.series:
-        return schedule
-    if series.dan in schedule.dans():
-        updated = tuple(series if s.dan == series.dan else s for s in schedule.series)
-    else:
-        updated = (*schedule.series, series)
-    return _next_version(schedule, {"series": updated}, actor=actor, at=at, note=note)
+
+    def changes() -> dict[str, Any] | None:
+        if series in schedule.series:
+            return None
+        if series.dan in schedule.dans():
+            return {"series": tuple(series if s.dan == series.dan else s for s in schedule.series)}
+        return {"series": (*schedule.series, series)}
+
+    return _change(
+        schedule, changes, actor=actor, roles=roles, at=at, note=note, what="changing the retention schedule"
+    )
 
 
 def assign(
@@ -379,12 +402,20 @@ def assign(
     note: str = "",
 ) -> Schedule:
     """Assign an account to a series: a new version (even when it already was)."""
-    _need_role(roles, RECORDS_ROLES, "assigning a retention series")
-    actor, at, note = _need_actor(actor), _need_time(at), _need_note(note)
-    key = _check_account_key(account_key(platform, account_id))
-    schedule.get(dan)
-    return _next_version(
-        schedule, {"assignments": {**schedule.assignments, key: dan}}, actor=actor, at=at, note=note
+
+    def changes() -> dict[str, Any]:
+        key = _check_account_key(account_key(platform, account_id))
+        schedule.get(dan)
+        return {"assignments": {**schedule.assignments, key: dan}}
+
+    return _change(
+        schedule,
+        changes,
+        actor=actor,
+        roles=roles,
+        at=at,
+        note=note,
+        what="assigning a retention series",
     )
 
 
@@ -398,10 +429,20 @@ def set_default(
     note: str = "",
 ) -> Schedule:
     """The series for accounts without an assignment: a new version."""
-    _need_role(roles, RECORDS_ROLES, "changing the default retention series")
-    actor, at, note = _need_actor(actor), _need_time(at), _need_note(note)
-    schedule.get(dan)
-    return _next_version(schedule, {"default_series": dan}, actor=actor, at=at, note=note)
+
+    def changes() -> dict[str, Any]:
+        schedule.get(dan)
+        return {"default_series": dan}
+
+    return _change(
+        schedule,
+        changes,
+        actor=actor,
+        roles=roles,
+        at=at,
+        note=note,
+        what="changing the default retention series",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ retention dates
@@ -666,21 +707,24 @@ def release_hold(hold: Hold, *, actor: str, roles: Iterable[Role | str], at: dat
     )
 
 
-def covers(hold: Hold, item: ItemRef) -> bool:
-    """Whether ``hold`` is active and ``item`` is in its scope."""
-    if not hold.active:
-        return False
-    scope = hold.scope
-    in_scope = (
+def in_scope(scope: HoldScope, item: ItemRef) -> bool:
+    """Whether ``scope`` names ``item`` (its account, author or key, within the dates), whatever the state of the
+    hold it belongs to (a released hold's release job needs the scope as it was placed)."""
+    named = (
         item.account in scope.accounts
         or (item.author is not None and item.author in scope.authors)
         or item.key in scope.item_ids
     )
-    if not in_scope:
+    if not named:
         return False
     if scope.date_from is not None and item.created_at < scope.date_from:
         return False
     return not (scope.date_to is not None and item.created_at > scope.date_to)
+
+
+def covers(hold: Hold, item: ItemRef) -> bool:
+    """Whether ``hold`` is active and ``item`` is in its scope."""
+    return hold.active and in_scope(hold.scope, item)
 
 
 def holds_on(holds: Iterable[Hold], item: ItemRef) -> list[Hold]:

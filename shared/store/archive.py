@@ -125,14 +125,15 @@ class ArchivedVersion:
 
 def versions(platform: str, account_id: str, item_id: str) -> list[ArchivedVersion]:
     """Every stored version of every archived event of one item (its objects under the item's prefix)."""
+    return versions_under(item_prefix(platform, account_id, item_id))
+
+
+def versions_under(prefix: str) -> list[ArchivedVersion]:
+    """Every stored version (and delete marker) of every archived object under ``prefix``; raises Unavailable."""
     bucket = get_settings().bucket_name(ARCHIVE)
     found: list[ArchivedVersion] = []
     try:
-        pages = (
-            aws.s3()
-            .get_paginator("list_object_versions")
-            .paginate(Bucket=bucket, Prefix=item_prefix(platform, account_id, item_id))
-        )
+        pages = aws.s3().get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
         for page in pages:
             for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
                 found.append(ArchivedVersion(str(v["Key"]), str(v["VersionId"])))
@@ -195,10 +196,6 @@ def set_legal_hold(found: list[ArchivedVersion], on: bool) -> None:
             )
         except (ClientError, BotoCoreError) as exc:
             raise Unavailable("the archive's legal hold could not be changed") from exc
-
-
-def legal_hold_on(version: ArchivedVersion) -> bool:
-    return lock_of(version)[1]
 
 
 class DeletionRefused(Unavailable):

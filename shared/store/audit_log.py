@@ -8,6 +8,7 @@ chain if there are several. The ``by-resource`` index lists a resource's entries
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
@@ -126,6 +127,10 @@ def _to_stored(item: AuditItem) -> StoredEntry:
             seq=seq, raw_key=item.sk, entry=None, error=f"unreadable entry ({exc.__class__.__name__})"
         )
     return StoredEntry(seq=seq, raw_key=item.sk, entry=entry)
+
+
+# Entries of a resource read per request when all of them are wanted.
+RESOURCE_PAGE = 500
 
 
 class AuditLog:
@@ -250,6 +255,15 @@ class AuditLog:
         return _to_stored(item).entry
 
     def for_resource(self, resource: str, limit: int = 100) -> list[AuditEntry]:
-        """A resource's entries, oldest first (for chains of custody)."""
-        found = [_to_stored(i).entry for i in AuditItem.by_resource.query(resource, limit=limit)]
-        return [e for e in found if e is not None]
+        """A resource's first ``limit`` entries, oldest first (for chains of custody)."""
+        return list(itertools.islice(self.all_for_resource(resource), limit))
+
+    def all_for_resource(self, resource: str) -> Iterator[AuditEntry]:
+        """Every entry of a resource, oldest first, read page by page as the caller goes on."""
+        try:
+            for item in AuditItem.by_resource.query(resource, page_size=RESOURCE_PAGE):
+                entry = _to_stored(item).entry
+                if entry is not None:
+                    yield entry
+        except QueryError as exc:
+            raise Unavailable("the audit trail could not be read") from exc

@@ -3,6 +3,13 @@ public-records export packages, downloaded through links that expire in minutes)
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -18,18 +25,48 @@ _PARTS = TransferConfig(
 )
 
 
-def put(key: str, data: bytes, *, content_type: str, what: str) -> None:
-    """Write one package under ``key`` (SHA-256 checksummed by S3); Unavailable naming ``what`` if S3 fails."""
-    try:
-        aws.s3().put_object(
-            Bucket=get_settings().bucket_name(EXPORTS),
-            Key=key,
-            Body=data,
-            ContentType=content_type,
-            ChecksumAlgorithm="SHA256",
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise Unavailable(f"the {what} could not be written") from exc
+_HASH_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Published:
+    key: str
+    sha256: str
+    size: int
+
+
+def publish_bag(root: str, *, name: str, key: str, info: Mapping[str, str], what: str) -> Published:
+    """Make the directory ``root`` a BagIt bag (RFC 8493: the ``bagit`` library moves its files under ``data/``
+    and writes the SHA-256 manifests and ``bag-info.txt`` from ``info``), zip it beside ``root`` under one top
+    folder ``name``, and upload the zip under ``key``; all on local disk, so memory does not grow with it."""
+    import bagit  # imported on use: only the functions that build packages need it
+
+    logging.getLogger("bagit").setLevel(logging.WARNING)  # it logs a line per file at INFO
+    bagit.make_bag(root, bag_info=dict(info), checksums=["sha256"])
+    path = os.path.join(os.path.dirname(root), f"{name}.zip")
+    zip_dir(root, name, path)
+    upload(key, path, content_type="application/zip", what=what)
+    return Published(key, sha256_file(path), os.path.getsize(path))
+
+
+def zip_dir(root: str, name: str, path: str) -> None:
+    """Zip the directory ``root`` into the file ``path`` under one top folder ``name``, file by file in a stable
+    order (zipfile streams each file in chunks: memory does not grow with the package)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as bundle:
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            for file in sorted(files):
+                full = os.path.join(folder, file)
+                bundle.write(full, arcname=f"{name}/{os.path.relpath(full, root)}")
+
+
+def sha256_file(path: str) -> str:
+    """The SHA-256 (hex) of a local file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def upload(key: str, path: str, *, content_type: str, what: str) -> None:

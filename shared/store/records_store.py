@@ -109,26 +109,14 @@ class RecordsStore:
             raise Unavailable("the legal holds could not be read") from exc
 
     def hold(self, hold_id: str) -> Revised[Hold] | None:
-        try:
-            item = RecordsItem.get(HOLDS, hold_id, consistent_read=True)
-        except RecordsItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise Unavailable("the legal hold could not be read") from exc
-        return Revised(Hold.model_validate_json(item.body), int(item.revision))
+        return _get(HOLDS, hold_id, Hold, "legal hold")
 
     def hold_part(self, hold: Hold, before: int | None) -> Callable[[TransactWrite], None]:
         return _part(HOLDS, hold.id, hold, before)
 
     # ------------------------------------------------------------------------------------------- batches
     def batch(self, batch_id: str) -> Revised[Batch] | None:
-        try:
-            item = RecordsItem.get(BATCHES, batch_id, consistent_read=True)
-        except RecordsItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise Unavailable("the disposition batch could not be read") from exc
-        return Revised(Batch.model_validate_json(item.body), int(item.revision))
+        return _get(BATCHES, batch_id, Batch, "disposition batch")
 
     def batches(self) -> Iterator[Batch]:
         """Every batch, newest first (batch ids sort by proposal time)."""
@@ -141,19 +129,9 @@ class RecordsStore:
     def batch_part(self, batch: Batch, before: int | None) -> Callable[[TransactWrite], None]:
         return _part(BATCHES, batch.id, batch, before)
 
-    def save_batch(self, batch: Batch, before: int | None) -> None:
-        """A batch written alone (conditional on ``before``; None: only if new). Conflict if it changed."""
-        _save(BATCHES, batch.id, batch, before, f"disposition batch {batch.id}")
-
     # ------------------------------------------------------------------------------------------- requests
     def request(self, request_id: str) -> Revised[RecordsRequest] | None:
-        try:
-            item = RecordsItem.get(REQUESTS, request_id, consistent_read=True)
-        except RecordsItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise Unavailable("the records request could not be read") from exc
-        return Revised(RecordsRequest.model_validate_json(item.body), int(item.revision))
+        return _get(REQUESTS, request_id, RecordsRequest, "records request")
 
     def requests(self) -> Iterator[RecordsRequest]:
         """Every request, newest first."""
@@ -168,13 +146,7 @@ class RecordsStore:
 
     # ------------------------------------------------------------------------------------------- exports
     def export(self, request_id: str, export_id: str) -> Revised[Export] | None:
-        try:
-            item = RecordsItem.get(EXPORTS, f"{request_id}#{export_id}", consistent_read=True)
-        except RecordsItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise Unavailable("the export could not be read") from exc
-        return Revised(Export.model_validate_json(item.body), int(item.revision))
+        return _get(EXPORTS, f"{request_id}#{export_id}", Export, "export")
 
     def exports(self, request_id: str) -> list[Export]:
         """A request's exports, oldest first."""
@@ -207,6 +179,18 @@ class RecordsStore:
             return [i.body for i in RecordsItem.query(DESTRUCTION, scan_index_forward=False, limit=limit)]
         except PynamoDBException as exc:
             raise Unavailable("the destruction log could not be read") from exc
+
+
+def _get(pk: str, sk: str, model: type[_M], what: str) -> Revised[_M] | None:
+    """The item at (``pk``, ``sk``) read consistently as ``model`` with its revision; None if there is none.
+    Unavailable naming ``what`` if DynamoDB fails."""
+    try:
+        item = RecordsItem.get(pk, sk, consistent_read=True)
+    except RecordsItem.DoesNotExist:
+        return None
+    except PynamoDBException as exc:
+        raise Unavailable(f"the {what} could not be read") from exc
+    return Revised(model.model_validate_json(item.body), int(item.revision))
 
 
 def _save(pk: str, sk: str, value: BaseModel, before: int | None, what: str) -> int:

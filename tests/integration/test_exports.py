@@ -29,6 +29,7 @@ from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, export_service, ingest
 from shared.domain.content import Change
 from shared.errors import Unavailable
+from shared.store import audit_log
 from tests.conftest import REGION
 from tests.integration.conftest import QueueWorker
 from tests.integration.test_retention import PAGE, call, ok
@@ -379,3 +380,40 @@ def test_downloads_of_foreign_unready_or_expired_exports_and_other_roles_are_ref
         status, answer = call("POST", f"/requests/{other}/exports", body=QUERY)
     assert status == 409
     assert "closed" in answer["message"]
+
+
+def test_an_export_that_cannot_be_queued_is_recorded_as_failed(world: World) -> None:
+    with freeze_time(NOW):
+        rid = ok("POST", "/requests", REQUEST)["request"]["id"]
+        down = mock.patch.object(export_service.queues, "send", side_effect=Unavailable("SQS is down"))
+        with down:
+            status, answer = call("POST", f"/requests/{rid}/exports", body=QUERY)
+        assert status == 503, answer
+        [failed] = ok("GET", f"/requests/{rid}/exports")["exports"]
+    assert failed["state"] == "failed"
+    assert failed["error"] == "the build could not be queued; request the export again"
+
+
+def test_every_audit_entry_of_the_request_is_in_the_chain_of_custody(world: World, tmp_path: Path) -> None:
+    archive_the_page()
+    with freeze_time(NOW):  # one entry a minute: the trail's order (by time) is certain
+        rid = ok("POST", "/requests", REQUEST)["request"]["id"]
+    with freeze_time(NOW + timedelta(minutes=1)):
+        ok("POST", f"/requests/{rid}/acknowledge")
+    with freeze_time(NOW + timedelta(minutes=2)):
+        ok("POST", f"/requests/{rid}/start")
+    with freeze_time(NOW + timedelta(minutes=3)):
+        export = ok("POST", f"/requests/{rid}/exports", QUERY)
+        with mock.patch.object(audit_log, "RESOURCE_PAGE", 1):  # one entry per read: every page is followed
+            world.builder.work()
+        export = ok("GET", f"/requests/{rid}/exports/{export['id']}")
+    bag = unzip(world.package(export), tmp_path)
+    assert independently_valid(bag)
+    custody = list(lines(bag / "data" / "chain-of-custody.jsonl"))
+    request_entries = [c for c in custody if c["record"] == "entry" and c["resource"] == f"request:{rid}"]
+    assert [e["action"] for e in request_entries] == [
+        "request.created",
+        "request.acknowledged",
+        "request.started",
+        "export.requested",
+    ]

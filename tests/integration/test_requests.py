@@ -156,3 +156,25 @@ def test_a_blank_withheld_entry_is_a_400_and_changes_nothing(world: World) -> No
     assert status == 400, answer
     assert "item" in answer["message"]
     assert ok("GET", f"/requests/{rid}")["request"]["withheld"] == []
+
+
+def test_a_new_scope_replaces_the_automatic_hold_and_is_recorded_in_the_history(world: World) -> None:
+    record(PAGE, "c-8", Change.ADDED, datetime(2026, 4, 2, 12, tzinfo=UTC))
+    with freeze_time(NOW):
+        view = created({**BOND, "scope": {"item_ids": [f"facebook:{PAGE}:c-8"]}})
+        rid, first = view["request"]["id"], view["hold"]["id"]
+        world.work()
+        assert {status for _, status in world.locks(PAGE, "c-8")} == {"ON"}
+        scoped = ok("PUT", f"/requests/{rid}/scope", {"scope": {"item_ids": [f"facebook:{PAGE}:c-9"]}})
+        second = scoped["hold"]["id"]
+        assert second != first
+        assert scoped["request"]["hold_id"] == second
+        assert scoped["request"]["history"][-1]["action"] == "scoped"
+        assert scoped["request"]["history"][-1]["details"] == {"hold_id": second, "previous_hold_id": first}
+        world.work()
+    assert {status for _, status in world.locks(PAGE, "c-8")} == {"OFF"}
+    holds = {h["hold"]["id"]: h["active"] for h in ok("GET", "/holds")["holds"]}
+    assert holds == {first: False, second: True}
+    listed = ok("GET", "/requests")["requests"]
+    assert [(v["request"]["id"], v["hold"]["id"]) for v in listed] == [(rid, second)]
+    assert "request.scoped" in [e.action for e in audit.log().for_resource(f"request:{rid}", 50)]

@@ -5,11 +5,16 @@ destruction log entry; the audit trail verifies throughout. Then the transfer pa
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import bagit
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -51,6 +56,7 @@ class World:
         self.s3 = boto3.client("s3", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
         self.bucket = env.env[catalogue.bucket("archive").env_var]
+        self.exports = env.env[catalogue.bucket("exports").env_var]
         self.worker = QueueWorker(env, "retention-worker")
 
     def work(self) -> int:
@@ -59,6 +65,13 @@ class World:
     def versions(self, account: str, item: str) -> list[dict[str, Any]]:
         answer = self.s3.list_object_versions(Bucket=self.bucket, Prefix=f"events/facebook/{account}/{item}/")
         return list(answer.get("Versions", []))
+
+    def attachments(self, account: str, item: str) -> list[dict[str, Any]]:
+        """Every stored version and delete marker under the item's attachments prefix."""
+        answer = self.s3.list_object_versions(
+            Bucket=self.bucket, Prefix=f"attachments/facebook/{account}/{item}/"
+        )
+        return [*answer.get("Versions", []), *answer.get("DeleteMarkers", [])]
 
     def locks(self, account: str, item: str) -> list[tuple[datetime, str]]:
         out = []
@@ -134,6 +147,15 @@ def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: W
     locks = world.locks(PAGE, item)
     assert len(locks) == 2
     assert all(until >= retain_until - timedelta(seconds=1) for until, _ in locks)
+    # A photo archived with the item, locked until its retention is met.
+    world.s3.put_object(
+        Bucket=world.bucket,
+        Key=f"attachments/facebook/{PAGE}/{item}/m1.jpg",
+        Body=b"\xff\xd8jpeg bytes",
+        ObjectLockMode="COMPLIANCE",
+        ObjectLockRetainUntilDate=retain_until,
+    )
+    assert len(world.attachments(PAGE, item)) == 1
 
     # A hold on the page: every version gets S3's legal hold.
     with freeze_time(removed + timedelta(days=1)):
@@ -169,11 +191,13 @@ def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: W
         batch = ok("GET", f"/disposition/batches/{batch_id}")
         assert [c["item"]["item_id"] for c in batch["items"]] == [item]
 
-        # Approved: every version deleted, the index record gone, the destruction log written.
+        # Approved: every version deleted (its attachments too), the index record gone, the destruction log
+        # written.
         approved = ok("POST", f"/disposition/batches/{batch_id}/approve", {"note": "annual disposition"})
         assert approved["state"] == "approved"
         assert world.work() == 1
     assert world.versions(PAGE, item) == []
+    assert world.attachments(PAGE, item) == []
     assert call("GET", f"/content/facebook/{PAGE}/{item}/retention")[0] == 404
     [entry] = ok("GET", "/disposition/log")["entries"]
     assert entry["dan"] == "GS2010-001"
@@ -193,7 +217,7 @@ def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: W
     assert audit.verify().ok
 
 
-def test_an_archival_series_is_transferred_not_deleted(world: World) -> None:
+def test_an_archival_series_is_transferred_not_deleted(world: World, tmp_path: Path) -> None:
     item = "c-200"
     record(OTHER, item, Change.ADDED, T0)  # default series GS50-01-12: archival, transfer to the archives
     record(OTHER, item, Change.REMOVED, T0 + timedelta(days=1))
@@ -208,6 +232,35 @@ def test_an_archival_series_is_transferred_not_deleted(world: World) -> None:
     [entry] = ok("GET", "/disposition/log")["entries"]
     assert entry["disposition"].startswith("transferred")
     assert entry["transfer_package"]["key"] == f"transfers/{batch_id}.zip"
+    # The package is a valid BagIt bag whose manifest quotes the SHA-256 of each archived object as S3 keeps it
+    # (not of a re-encoding), with the batch as metadata.
+    data = world.s3.get_object(Bucket=world.exports, Key=f"transfers/{batch_id}.zip")["Body"].read()
+    assert entry["transfer_package"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert entry["transfer_package"]["files"] == "2"
+    top = f"transfer-{batch_id}"
+    with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+        bundle.extractall(tmp_path)
+        manifest = bundle.read(f"{top}/manifest-sha256.txt").decode()
+        batch = json.loads(bundle.read(f"{top}/data/batch.json"))
+        info = bundle.read(f"{top}/bag-info.txt").decode()
+    listed = dict(reversed(line.split(maxsplit=1)) for line in manifest.splitlines())
+    archived = {
+        f"data/{v['Key']}": hashlib.sha256(
+            world.s3.get_object(Bucket=world.bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read()
+        ).hexdigest()
+        for v in world.versions(OTHER, item)
+    }
+    assert len(archived) == 2
+    assert {k: v for k, v in listed.items() if k != "data/batch.json"} == archived
+    assert (
+        listed["data/batch.json"]
+        == hashlib.sha256((tmp_path / top / "data" / "batch.json").read_bytes()).hexdigest()
+    )
+    assert batch["id"] == batch_id
+    assert [c["item"]["item_id"] for c in batch["items"]] == [item]
+    assert f"External-Identifier: {batch_id}" in info
+    assert "Item-Count: 1" in info
+    assert bagit.Bag(str(tmp_path / top)).is_valid()
     with freeze_time(met + timedelta(days=1)):
         assert ok("POST", "/disposition/sweep")["batches"] == []  # never proposed again
 

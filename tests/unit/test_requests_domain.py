@@ -29,6 +29,7 @@ from shared.domain.requests import (
     parse_calendar,
     record_withheld,
     request_clarification,
+    rescope,
     start_work,
     with_hold,
 )
@@ -417,6 +418,30 @@ def test_with_hold() -> None:
         with_hold(req, "hold-2")
     with pytest.raises(BadRequest):
         with_hold(new(), " ")
+
+
+def test_rescope() -> None:
+    first = rescope(new(), "hold-1", actor=WHO, roles=REC, at=AT)
+    assert first.hold_id == "hold-1"
+    assert first.history[-1].action == "scoped"
+    assert first.history[-1].details == {"hold_id": "hold-1"}
+    second = rescope(first, " hold-2 ", actor=WHO, roles=REC, at=AT)
+    assert second.hold_id == "hold-2"
+    assert second.history[-1].details == {"hold_id": "hold-2", "previous_hold_id": "hold-1"}
+    assert len(second.history) == len(first.history) + 1
+    with pytest.raises(Conflict):
+        rescope(second, "hold-2", actor=WHO, roles=REC, at=AT)
+    with pytest.raises(BadRequest):
+        rescope(first, " ", actor=WHO, roles=REC, at=AT)
+    with pytest.raises(BadRequest, match="actor"):
+        rescope(first, "hold-3", actor=" ", roles=REC, at=AT)
+    with pytest.raises(BadRequest, match="timezone"):
+        rescope(first, "hold-3", actor=WHO, roles=REC, at=AT.replace(tzinfo=None))
+    with pytest.raises(Forbidden, match="records"):
+        rescope(first, "hold-3", actor=WHO, roles=[Role.COMMUNICATIONS], at=AT)
+    closed = close(first, actor=WHO, roles=REC, at=AT, closure="withdrawn", closed_on=date(2026, 3, 10))
+    with pytest.raises(Conflict, match="closed"):
+        rescope(closed, "hold-3", actor=WHO, roles=REC, at=AT)
 
 
 # ------------------------------------------------------------------------------------------------ roles

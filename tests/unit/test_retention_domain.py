@@ -42,6 +42,7 @@ from shared.domain.retention import (
     end_of_school_year,
     executed,
     holds_on,
+    in_scope,
     lock_until,
     parse_schedule_config,
     parse_scope,
@@ -760,12 +761,21 @@ class TestCovers:
     )
     def test_truth_table(self, scope: HoldScope, ref: ItemRef, expected: bool) -> None:
         assert covers(hold(scope), ref) is expected
+        assert in_scope(scope, ref) is expected
 
     def test_a_released_hold_covers_nothing(self) -> None:
         placed = hold(HoldScope(accounts=("facebook:900",)))
         released = release_hold(placed, actor=OFFICER, roles=R, at=at(1), reason="settled")
         assert covers(placed, item())
         assert not covers(released, item())
+
+    def test_a_released_hold_keeps_its_scope(self) -> None:
+        """The release job finds the items by the scope alone, whatever the hold's state."""
+        scope = HoldScope(accounts=("facebook:900",), date_to=T0)
+        released = release_hold(hold(scope), actor=OFFICER, roles=R, at=at(1), reason="settled")
+        assert in_scope(released.scope, item(created=T0))
+        assert not in_scope(released.scope, item(created=T0 + timedelta(seconds=1)))
+        assert not covers(released, item(created=T0))
 
     def test_holds_on_lists_the_active_covering_holds(self) -> None:
         a = hold(HoldScope(accounts=("facebook:900",)), hold_id="a")
