@@ -26,7 +26,7 @@ from shared.domain import abandonment as domain
 from shared.domain.abandonment import SWEEP, SWEEP_ACTOR, Finding, Step, SweepConfig
 from shared.domain.accounts import Account, AccountPlatform, AccountStatus
 from shared.domain.checks import need_role
-from shared.domain.credentials import Credential, CredentialKind, DueReason, RotationRequest
+from shared.domain.credentials import DueReason, RotationRequest, kinds_of
 from shared.errors import StewardError
 from shared.store import rotation_queue
 from shared.store.account_store import AccountStore, status_key
@@ -167,7 +167,7 @@ def retire(account_id: str, who: Identity, reason: str) -> accounts_service.Acco
     at = _now()
     after = stored.account.retire_abandoned(actor=who.actor, roles=who.roles, at=at, reason=reason)
     credential = Vault().get(account_id)
-    kinds = credential_kinds(credential.credential) if credential is not None else ()
+    kinds = kinds_of(credential.credential) if credential is not None else ()
     if kinds:
         rotation_queue.send(
             [
@@ -182,14 +182,3 @@ def retire(account_id: str, who: Identity, reason: str) -> accounts_service.Acco
             ]
         )
     return accounts_service.view(accounts_service.commit_as(who.actor, after, stored))
-
-
-def credential_kinds(credential: Credential) -> tuple[CredentialKind, ...]:
-    return tuple(
-        kind
-        for kind, has in (
-            (CredentialKind.TOKEN, credential.has_tokens),
-            (CredentialKind.PASSWORD, credential.has_password),
-        )
-        if has
-    )

@@ -40,7 +40,6 @@ PREFIX_ENV_VAR = catalogue.VAULT_PREFIX_ENV_VAR
 KEY_ENV_VAR = catalogue.VAULT_KEY_ENV_VAR
 CURRENT = "AWSCURRENT"
 PENDING = "AWSPENDING"
-PREVIOUS = "AWSPREVIOUS"
 DUE_KEY = (
     "CREDENTIAL#DUE"  # the sparse partition of the by-status index holding credentials with something due
 )
@@ -225,14 +224,13 @@ class Vault:
 
     # ------------------------------------------------------------------------------------------- records
     def get_many(self, account_ids: Collection[str]) -> dict[str, Credential]:
-        """The credential records of these accounts (those that have one), read in batches of 100."""
+        """The credential records of these accounts (those that have one; PynamoDB reads 100 keys to a batch)."""
         keys = [(account_key(a), CREDENTIAL) for a in dict.fromkeys(account_ids)]
         found: dict[str, Credential] = {}
         try:
-            for start in range(0, len(keys), 100):
-                for record in AccountRecord.batch_get(keys[start : start + 100], consistent_read=True):
-                    credential = Credential.model_validate_json(str(record.body))
-                    found[credential.account_id] = credential
+            for record in AccountRecord.batch_get(keys, consistent_read=True):
+                credential = Credential.model_validate_json(str(record.body))
+                found[credential.account_id] = credential
         except PynamoDBException as exc:
             raise Unavailable("the credential records could not be read") from exc
         return found
