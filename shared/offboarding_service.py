@@ -9,7 +9,7 @@ costs twice the write units): about one write per account plus batched calls.
 1. **Read** the accounts the person stewards (``by-steward`` index, ``STEWARD#<email>``) and the accounts whose
    credential they checked out (same index, ``CHECKOUT#<email>``, written by the checkout), plus the accounts an
    earlier offboarding of them changed (the offboarding record), in one consistent batch read with revisions.
-2. **Audit first**: one ``staff.offboarded`` entry (resource ``staff:<email>``) per chunk of up to 25 changed
+2. **Audit first**: one ``staff.offboarded`` entry (resource ``staff:<email>``) per chunk of up to 50 changed
    accounts, naming for each the steward role removed and the revision the account will be written as, with the
    rotations requested. The entry is the decision; the account's new history entry carries the entry's locator
    (``details.audit``), which proves the decision took effect.
@@ -17,9 +17,9 @@ costs twice the write units): about one write per account plus batched calls.
    re-read and re-planned alone, and a follow-up entry (``supersedes`` the chunk's) records what is written
    instead, so every history locator points at an entry whose claim holds. Then the steward and checkout index
    items of the person are deleted in batch writes, and the offboarding record (the cumulative report) is put.
-4. **Rotations** go to the ``rotations`` queue, ten to a batch; then the notices (``staff.offboarded``, and
-   ``account.below_two_admins`` per account left short). A queue failure is a 503 after the account changes are
-   written: they stand, and a repeated POST re-sends the rotations.
+4. **Rotations** go to the ``rotations`` queue, ten to a batch; then the notices (``staff.offboarded``, and one
+   ``account.below_two_admins`` listing every account left short). A queue failure is a 503 after the account
+   changes are written: they stand, and a repeated POST re-sends the rotations.
 
 Idempotent: a repeated POST for the same person finds nothing to change, writes nothing (no entry, no notice) and
 answers with the record's report (``changed: false``), the admin shortfalls recomputed from the accounts as they
@@ -41,15 +41,16 @@ from shared import audit, notices
 from shared.api import Identity
 from shared.domain import accounts as domain
 from shared.domain.accounts import Account, AdminShortfall, OffboardingPlan, StewardRole
+from shared.domain.checks import need_role
 from shared.domain.credentials import CredentialKind, DueReason, RotationRequest
-from shared.errors import BadRequest, Conflict, Forbidden, StewardError
+from shared.errors import BadRequest, Conflict, StewardError
 from shared.observability import logger
 from shared.store import rotation_queue
 from shared.store.account_store import (
-    STEWARD,
     AccountStore,
     StoredAccount,
     checkout_key,
+    steward_key,
 )
 
 ACTION = "staff.offboarded"
@@ -116,9 +117,7 @@ class _Record(BaseModel):
 
 # --------------------------------------------------------------------------------------------- validation
 def _check(who: Identity, email: str, reason: str) -> tuple[str, str]:
-    if not domain.STEWARD_ROLES & who.roles:
-        needed = sorted(domain.STEWARD_ROLES)
-        raise Forbidden(f"offboarding a staff member needs the {' or '.join(needed)} role", needed=needed)
+    need_role(who.roles, domain.STEWARD_ROLES, "offboarding a staff member")
     address = domain.district_email(email, domain.default_config(), what="staff member")
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX:
@@ -218,7 +217,7 @@ def offboard(who: Identity, email: str, reason: str) -> OffboardingReport:
     removals = [RemovedFrom(account_id=i, role=StewardRole(_removed_role(a))) for i, a in written.items()]
     if written or new_rotations:
         accounts.delete_index_items(
-            [(i, f"{STEWARD}{email}") for i in sorted({*stewarded, *written})]
+            [(i, steward_key(email)) for i in sorted({*stewarded, *written})]
             + [(i, checkout_key(email)) for i in checked_out]
         )
         kept = {r.account_id: r for r in (record.removed_from if record else [])}

@@ -11,8 +11,9 @@ changes nothing, so a step that failed anywhere is simply run again:
   rotation generates a 20+ character password. A version already written (a retry) is reused, never regenerated.
 - ``setSecret``: a token is already set (the platform issued it); a password is set by a person, so the step
   waits for ``confirm`` (the rotation function reports that as a failed step, Secrets Manager's way of waiting).
-- ``testSecret``: the pending token must act as the account on the platform; the pending password must be new
-  and conform to the policy (no platform offers a password check: the person's confirmation is the real test).
+- ``testSecret``: the pending token must act as the account on the platform (the platform id it answers with must
+  be the account's ``platform_id`` when one is linked); the pending password must be new and conform to the policy
+  (no platform offers a password check: the person's confirmation is the real test).
 - ``finishSecret``: AWSCURRENT moves to the pending version (Secrets Manager moves AWSPREVIOUS to the old one).
 
 Until ``finishSecret`` moves the label, AWSCURRENT is the old version and keeps working: a failure at any step
@@ -24,6 +25,10 @@ and the rotation is resumable (``resume``, the queue's retry, or the schedule pi
 rotation function, from the ``rotations`` queue. Offboarding, compromise reports and the schedule put
 :class:`~shared.domain.credentials.RotationRequest` messages on that queue; the worker raises the flags and
 rotates what is due, tokens first, then opens the password rotation and tells IT the new password is ready.
+A request handled twice (redelivered, or re-sent by a repeated offboarding) rotates nothing again: a kind rotated
+since its ``requested_at`` is not flagged again. A request that can never succeed (a token that must be reconnected,
+a platform without token refresh) is recorded on the credential and reported as refused, without failing the other
+requests of its message; only a service that could not be reached fails the message, for the queue to retry.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 from shared import catalogue, notices
 from shared.api import Identity
 from shared.domain import credentials as domain
+from shared.domain.accounts import Account
 from shared.domain.content import format_time
 from shared.domain.credentials import (
     Credential,
@@ -45,7 +51,7 @@ from shared.domain.credentials import (
     RotationRequest,
     RotationStep,
 )
-from shared.errors import BadRequest, Conflict, NotFound, StewardError
+from shared.errors import BadRequest, ConfigurationError, Conflict, NotFound, StewardError, Unavailable
 from shared.observability import logger
 from shared.store import rotation_queue
 from shared.store.account_store import AccountStore
@@ -74,13 +80,20 @@ def _vault() -> Vault:
 
 
 # --------------------------------------------------------------------------------------------- records
-def _load(account_id: str) -> StoredCredential:
-    if AccountStore().get(account_id) is None:
+def _account(account_id: str) -> Account:
+    found = AccountStore().get(account_id)
+    if found is None:
         raise NotFound(f"no account {account_id}")
+    return found.account
+
+
+def _load(account_id: str) -> tuple[Account, StoredCredential]:
+    """The account (read once: the steps take it from here) and its credential record."""
+    account = _account(account_id)
     stored = _vault().get(account_id)
     if stored is None:
         raise NotFound(f"account {account_id} has no credential in the vault")
-    return stored
+    return account, stored
 
 
 def _save(actor: str, before: StoredCredential, after: Credential) -> StoredCredential:
@@ -110,29 +123,21 @@ def _notify(event: str, subject: str, credential: Credential, **details: Any) ->
 
 
 # --------------------------------------------------------------------------------------------- the platform
-def _platform(account_id: str) -> str:
-    stored = AccountStore().get(account_id)
-    if stored is None:
-        raise NotFound(f"no account {account_id}")
-    return str(stored.account.platform)
-
-
 def _oauth_client(platform: str) -> OAuthClient:
     fields = _OAUTH_FIELDS.get(platform)
     if fields is None:
         raise BadRequest(f"{platform} accounts have no token refresh")
     values = secret_fields(OAUTH_CLIENTS)
-    client_id, client_secret = values.get(fields[0], ""), values.get(fields[1], "")
-    unset = ("", catalogue.SECRET_PLACEHOLDER)
-    if client_id in unset or client_secret in unset:
+    client_id, client_secret = values[fields[0]], values[fields[1]]  # declared fields: never empty
+    if catalogue.SECRET_PLACEHOLDER in (client_id, client_secret):
         raise Conflict(f"the district's {platform} OAuth client is not configured (secret {OAUTH_CLIENTS})")
     return OAuthClient(client_id=client_id, client_secret=client_secret)
 
 
-def _refreshed(account_id: str, current: CredentialValues) -> PlatformTokens:
+def _refreshed(account: Account, current: CredentialValues) -> PlatformTokens:
     if current.tokens is None:
         raise BadRequest("this credential has no platform tokens to refresh")
-    platform = _platform(account_id)
+    platform = str(account.platform)
     refresh = current.tokens.refresh_token
     issued = Platforms().refresh_token(
         platform,
@@ -165,7 +170,7 @@ def _read_pending(credential: Credential, version_id: str) -> CredentialValues |
     )
 
 
-def _create(stored: StoredCredential, version_id: str, actor: str) -> StoredCredential:
+def _create(stored: StoredCredential, version_id: str, actor: str, account: Account) -> StoredCredential:
     credential = stored.credential
     rotation = domain.current_rotation(credential, version_id)
     if rotation.phase is not domain.RotationPhase.STARTED:
@@ -176,7 +181,7 @@ def _create(stored: StoredCredential, version_id: str, actor: str) -> StoredCred
         fresh: PlatformTokens | str = (
             domain.generate_password()
             if rotation.kind is CredentialKind.PASSWORD
-            else _refreshed(credential.account_id, current)
+            else _refreshed(account, current)
         )
         pending = domain.pending_values(current, rotation.kind, new=fresh)
         _vault().put_pending(credential.secret_id, pending, version_id=version_id)
@@ -184,7 +189,23 @@ def _create(stored: StoredCredential, version_id: str, actor: str) -> StoredCred
     return _save(actor, stored, after)
 
 
-def _test(stored: StoredCredential, version_id: str, actor: str) -> StoredCredential:
+def _check_token(account: Account, pending: CredentialValues) -> None:
+    """The pending token acts as this account: the platform id it answers with is the account's linked one."""
+    if pending.tokens is None:
+        raise Conflict("the pending version has no tokens")
+    acts_as = Platforms().check_token(
+        str(account.platform), pending.tokens.page_access_token.get_secret_value()
+    )
+    if account.platform_id is not None and acts_as != account.platform_id:
+        raise Conflict(
+            f"the pending token acts as {account.platform} account {acts_as}, not as this account's "
+            f"{account.platform_id}: the tokens belong to another account; reconnect the account",
+            acts_as=acts_as,
+            platform_id=account.platform_id,
+        )
+
+
+def _test(stored: StoredCredential, version_id: str, actor: str, account: Account) -> StoredCredential:
     credential = stored.credential
     rotation = domain.current_rotation(credential, version_id)
     if rotation.phase is domain.RotationPhase.TESTED:
@@ -194,18 +215,14 @@ def _test(stored: StoredCredential, version_id: str, actor: str) -> StoredCreden
         raise Conflict(f"the vault holds no pending version {version_id}; run createSecret again")
     if rotation.phase is domain.RotationPhase.SET:
         if rotation.kind is CredentialKind.TOKEN:
-            if pending.tokens is None:
-                raise Conflict("the pending version has no tokens")
-            Platforms().check_token(
-                _platform(credential.account_id), pending.tokens.page_access_token.get_secret_value()
-            )
+            _check_token(account, pending)
         else:
             domain.check_pending_password(_read_current(credential), pending)
     after = domain.complete_step(credential, RotationStep.TEST, version_id=version_id, actor=actor, at=_now())
     return _save(actor, stored, after)
 
 
-def _finish(stored: StoredCredential, version_id: str, actor: str) -> StoredCredential:
+def _finish(stored: StoredCredential, version_id: str, actor: str, _account: Account) -> StoredCredential:
     credential = stored.credential
     if credential.rotation is None and credential.current_version == version_id:
         return stored
@@ -216,7 +233,7 @@ def _finish(stored: StoredCredential, version_id: str, actor: str) -> StoredCred
     return _save(actor, stored, domain.finish(credential, version_id=version_id, actor=actor, at=_now()))
 
 
-def _set(stored: StoredCredential, version_id: str, actor: str) -> StoredCredential:
+def _set(stored: StoredCredential, version_id: str, actor: str, _account: Account) -> StoredCredential:
     after = domain.complete_step(
         stored.credential, RotationStep.SET, version_id=version_id, actor=actor, at=_now()
     )
@@ -231,11 +248,13 @@ _STEPS = {
 }
 
 
-def run_step(stored: StoredCredential, step: RotationStep, version_id: str, actor: str) -> StoredCredential:
+def run_step(
+    stored: StoredCredential, step: RotationStep, version_id: str, actor: str, account: Account
+) -> StoredCredential:
     """Run one step and announce it; on failure record it (no value in the message), notify, and raise again."""
     rotation = stored.credential.rotation
     try:
-        done = _STEPS[step](stored, version_id, actor)
+        done = _STEPS[step](stored, version_id, actor, account)
     except (StewardError, PlatformFailure) as exc:
         if isinstance(exc, Conflict) and step is RotationStep.SET:
             raise  # a password waiting for its confirmation is not a failure
@@ -294,7 +313,7 @@ def _failed(
 
 
 # --------------------------------------------------------------------------------------------- driving
-def _advance_open(stored: StoredCredential, actor: str) -> StoredCredential:
+def _advance_open(stored: StoredCredential, actor: str, account: Account) -> StoredCredential:
     """Run the automatic steps of the open rotation until it finishes or waits for a person."""
     for _ in range(6):
         rotation = stored.credential.rotation
@@ -305,7 +324,7 @@ def _advance_open(stored: StoredCredential, actor: str) -> StoredCredential:
             return stored  # waits for hand-over or confirmation
         if step is RotationStep.SET and rotation.kind is CredentialKind.PASSWORD:
             return stored
-        stored = run_step(stored, step, rotation.version_id, actor)
+        stored = run_step(stored, step, rotation.version_id, actor, account)
     return stored
 
 
@@ -330,11 +349,13 @@ def _reason_of(credential: Credential, kind: CredentialKind) -> str:
     return f"the {kind} is due"
 
 
-def advance(stored: StoredCredential, actor: str, now: datetime | None = None) -> StoredCredential:
+def advance(
+    stored: StoredCredential, actor: str, account: Account, now: datetime | None = None
+) -> StoredCredential:
     """Rotate what is due, one kind at a time: drive the open rotation, then open the next due kind (tokens first;
     a password rotation stops at its hand-over, for a person)."""
     for _ in range(3):
-        stored = _advance_open(stored, actor)
+        stored = _advance_open(stored, actor, account)
         if stored.credential.rotation is not None:
             return stored
         kinds = domain.kinds_due(stored.credential, now or _now())
@@ -345,20 +366,37 @@ def advance(stored: StoredCredential, actor: str, now: datetime | None = None) -
 
 
 def handle_request(request: RotationRequest) -> str:
-    """The worker: raise the request's flags, then rotate what is due. Returns what happened (for the log)."""
+    """The worker: raise the request's flags, then rotate what is due. Returns what happened (for the log).
+
+    Handling the same request again changes nothing more: a kind rotated since ``requested_at`` is not flagged
+    again. A request that cannot succeed is refused (the failed step is recorded on the credential and notified);
+    only Unavailable (and a deployment's ConfigurationError) propagates, for the queue to retry the message."""
     stored = _vault().get(request.account_id)
     if stored is None:
         return "no credential"
-    if request.reason is not DueReason.REQUESTED:
-        after = domain.raise_flags(
-            stored.credential, request.kinds, request.reason, request.detail, actor=WORKER, at=_now()
-        )
-        stored = _save(WORKER, stored, after)
+    found = AccountStore().get(request.account_id)
+    if found is None:
+        return "no account"
     try:
+        if request.reason is not DueReason.REQUESTED:
+            after = domain.raise_flags(
+                stored.credential,
+                request.kinds,
+                request.reason,
+                request.detail,
+                actor=WORKER,
+                at=_now(),
+                since=request.requested_at,
+            )
+            stored = _save(WORKER, stored, after)
         # The schedule decided what is due at its own time (never later than now in production).
-        stored = advance(stored, WORKER, max(_now(), request.requested_at))
+        stored = advance(stored, WORKER, found.account, max(_now(), request.requested_at))
     except PlatformRefused:
         return "refused by the platform"  # recorded and notified; a person must re-authorise the account
+    except (Unavailable, ConfigurationError):
+        raise  # the queue retries the message
+    except StewardError as exc:
+        return f"refused: {exc.message}"  # recorded and notified by the step; retrying cannot help
     rotation = stored.credential.rotation
     return "rotated" if rotation is None else f"waiting for {rotation.next_step}"
 
@@ -411,7 +449,7 @@ def secretsmanager_step(event: dict[str, Any]) -> str:
     if stages and PENDING not in stages:
         raise BadRequest(f"version {version_id} is not AWSPENDING")
     account_id = name.removeprefix(prefix())
-    stored = _load(account_id)
+    account, stored = _load(account_id)
     if stored.credential.rotation is None and step is RotationStep.CREATE:
         # Started by Secrets Manager (rotate-secret): only tokens rotate without a person.
         stored = _save(
@@ -426,7 +464,7 @@ def secretsmanager_step(event: dict[str, Any]) -> str:
                 reason="rotation started by Secrets Manager",
             ),
         )
-    run_step(stored, step, version_id, SECRETS_MANAGER)
+    run_step(stored, step, version_id, SECRETS_MANAGER, account)
     return f"{step} done"
 
 
@@ -434,9 +472,10 @@ def secretsmanager_step(event: dict[str, Any]) -> str:
 def start(account_id: str, who: Identity, kind: CredentialKind, reason: str) -> CredentialView:
     """Open a rotation (409 if one is in progress). A password's createSecret runs now (the new password waits for
     its hand-over); a token rotation is handed to the rotation function."""
-    stored = _open(_load(account_id), kind, who.actor, reason)
+    account, loaded = _load(account_id)
+    stored = _open(loaded, kind, who.actor, reason)
     if kind is CredentialKind.PASSWORD:
-        stored = _advance_open(stored, who.actor)
+        stored = _advance_open(stored, who.actor, account)
     else:
         _queue(stored.credential, (kind,), DueReason.REQUESTED, reason, who.actor)
     return view(stored.credential)
@@ -461,7 +500,7 @@ def _queue(
 
 def hand_over(account_id: str, version_id: str, who: Identity) -> dict[str, Any]:
     """The new password, once, to the IT person who sets it on the platform (audited without the value)."""
-    stored = _load(account_id)
+    _, stored = _load(account_id)
     credential = stored.credential
     domain.current_rotation(credential, version_id)
     pending = _read_pending(credential, version_id)
@@ -483,19 +522,19 @@ def hand_over(account_id: str, version_id: str, who: Identity) -> dict[str, Any]
 
 def confirm(account_id: str, version_id: str, who: Identity, note: str) -> CredentialView:
     """The password is set on the platform: setSecret is done; testSecret and finishSecret run now."""
-    stored = _load(account_id)
+    account, stored = _load(account_id)
     after = domain.confirm_set(
         stored.credential, version_id=version_id, actor=who.actor, roles=who.roles, at=_now(), note=note
     )
     saved = _save(who.actor, stored, after)
     if saved is not stored and after.rotation is not None:
         _announce(saved.credential, RotationStep.SET, after.rotation.kind, version_id)
-    return view(_advance_open(saved, who.actor).credential)
+    return view(_advance_open(saved, who.actor, account).credential)
 
 
 def cancel(account_id: str, version_id: str, who: Identity, reason: str) -> CredentialView:
     """Drop the pending version; AWSCURRENT never moved, so the current values stay in use."""
-    stored = _load(account_id)
+    _, stored = _load(account_id)
     secret_id = stored.credential.secret_id
     after = domain.cancel_rotation(
         stored.credential, version_id=version_id, actor=who.actor, roles=who.roles, at=_now(), reason=reason
@@ -518,17 +557,17 @@ def cancel(account_id: str, version_id: str, who: Identity, reason: str) -> Cred
 
 def resume(account_id: str, version_id: str, who: Identity) -> CredentialView:
     """Run a failed rotation's next steps again: a password's here, a token's in the rotation function."""
-    stored = _load(account_id)
+    account, stored = _load(account_id)
     rotation = domain.current_rotation(stored.credential, version_id)
     if rotation.kind is CredentialKind.TOKEN:
         _queue(stored.credential, (rotation.kind,), DueReason.REQUESTED, "resume", who.actor)
         return view(stored.credential)
-    return view(_advance_open(stored, who.actor).credential)
+    return view(_advance_open(stored, who.actor, account).credential)
 
 
 def report_compromise(account_id: str, who: Identity, reason: str) -> CredentialView:
     """Every kind is due at once: flagged now (audited), rotated by the rotation function, tokens first."""
-    stored = _load(account_id)
+    _, stored = _load(account_id)
     after = domain.report_compromise(stored.credential, actor=who.actor, at=_now(), reason=reason)
     saved = _save(who.actor, stored, after)
     _notify(

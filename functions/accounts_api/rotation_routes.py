@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from functions.accounts_api.routes import AccountId, ReasonRequest, _Body
 from shared import api
 from shared import rotation_service as rotation
 from shared import vault_service as vault
@@ -16,7 +17,6 @@ from shared.domain.credentials import CredentialKind
 
 router = APIGatewayRouter()
 
-AccountId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The account id (32 hex digits)")]
 VersionId = Annotated[
     str,
     Path(
@@ -27,20 +27,17 @@ VersionId = Annotated[
 ROTATION = "/accounts/{account_id}/credential/rotations/{version_id}"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RotationReason(ReasonRequest):
+    """A reason within the credential domain's limit (500 characters, not the account changes' 1000)."""
+
+    reason: str = Field(min_length=3, max_length=500, description="Why: recorded, audited and notified")
 
 
-class StartRequest(_Body):
+class StartRequest(RotationReason):
     kind: CredentialKind = Field(description="password (assisted: hand over, confirm) or token (automatic)")
-    reason: str = Field(min_length=3, max_length=500, description="Why: recorded, audited and notified")
 
 
-class ReasonRequest(_Body):
-    reason: str = Field(min_length=3, max_length=500, description="Why: recorded, audited and notified")
-
-
-class ConfirmRequest(_Body):
+class SetConfirmation(_Body):
     note: str = Field(default="", max_length=500, description="Recorded with the confirmation")
 
 
@@ -80,7 +77,7 @@ def hand_over(account_id: AccountId, version_id: VersionId) -> HandOverView:
     **api.doc("POST", _path("confirm"), vault.CredentialView),
 )
 def confirm(
-    account_id: AccountId, version_id: VersionId, request: Annotated[ConfirmRequest | None, Body()] = None
+    account_id: AccountId, version_id: VersionId, request: Annotated[SetConfirmation | None, Body()] = None
 ) -> vault.CredentialView:
     return rotation.confirm(account_id, version_id, api.caller(router), request.note if request else "")
 
@@ -90,7 +87,7 @@ def confirm(
     **api.doc("POST", _path("cancel"), vault.CredentialView),
 )
 def cancel(
-    account_id: AccountId, version_id: VersionId, request: Annotated[ReasonRequest, Body()]
+    account_id: AccountId, version_id: VersionId, request: Annotated[RotationReason, Body()]
 ) -> vault.CredentialView:
     return rotation.cancel(account_id, version_id, api.caller(router), request.reason)
 
@@ -107,5 +104,5 @@ def resume(account_id: AccountId, version_id: VersionId) -> vault.CredentialView
     "/accounts/<account_id>/credential/compromise",
     **api.doc("POST", "/accounts/{account_id}/credential/compromise", vault.CredentialView),
 )
-def compromise(account_id: AccountId, request: Annotated[ReasonRequest, Body()]) -> vault.CredentialView:
+def compromise(account_id: AccountId, request: Annotated[RotationReason, Body()]) -> vault.CredentialView:
     return rotation.report_compromise(account_id, api.caller(router), request.reason)

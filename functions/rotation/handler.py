@@ -3,7 +3,9 @@
 - **Secrets Manager** invokes it as the secret's rotation function: ``{"Step", "SecretId", "ClientRequestToken"}``
   (createSecret, setSecret, testSecret, finishSecret);
 - **the ``rotations`` queue** (SQS batch, partial failures): rotation requests from offboarding, compromise
-  reports, the API's token rotations and the schedule;
+  reports, the API's token rotations and the schedule. A request that cannot succeed is refused on its own (its
+  outcome says why; the other requests of the message go on); only a service that could not be reached fails the
+  message, for the queue to retry it;
 - **the rotation schedule** (EventBridge): finds what is due and queues it.
 """
 

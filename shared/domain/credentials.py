@@ -23,8 +23,10 @@ resumable (the failed step is simply run again, and every step is idempotent for
     testSecret: the pending token works ──► tested     testSecret ──► tested
     finishSecret: AWSCURRENT moves to the pending version, the old one becomes AWSPREVIOUS (rotation closed)
 
-    cancel (started | created | handed_over): AWSPENDING is dropped, AWSCURRENT never moved: the current values
-    are restored. After ``set`` the platform already uses the new values, so the rotation can only go forward.
+    cancel (a password started | created | handed_over, a token started): AWSPENDING is dropped, AWSCURRENT never
+    moved: the current values are restored. After a password's ``set`` the platform already uses the new values,
+    and after a token's ``created`` the platform already issued new tokens (X rotates the refresh token then), so
+    the rotation can only go forward.
 
 Why the token refresh happens in ``createSecret``: a Secrets Manager version is immutable (putting a different
 value under the same ``ClientRequestToken`` fails), so the refreshed token must be known when ``AWSPENDING`` is
@@ -331,7 +333,15 @@ STEP_DONE: Mapping[RotationStep, RotationPhase] = {
     RotationStep.SET: RotationPhase.SET,
     RotationStep.TEST: RotationPhase.TESTED,
 }
-CANCELLABLE = frozenset({RotationPhase.STARTED, RotationPhase.CREATED, RotationPhase.HANDED_OVER})
+# What can still be cancelled, by kind. A password's new value is only used once a person sets it on the platform
+# (setSecret). A token's createSecret already had the platform issue new tokens (X rotates the refresh token
+# then, invalidating the current one), so after it the token rotation can only go forward.
+CANCELLABLE: Mapping[CredentialKind, frozenset[RotationPhase]] = {
+    CredentialKind.PASSWORD: frozenset(
+        {RotationPhase.STARTED, RotationPhase.CREATED, RotationPhase.HANDED_OVER}
+    ),
+    CredentialKind.TOKEN: frozenset({RotationPhase.STARTED}),
+}
 
 
 def _rank(phase: RotationPhase) -> int:
@@ -540,7 +550,8 @@ def start_rotation(
     )
 
 
-def _rotation(credential: Credential, version_id: str) -> Rotation:
+def current_rotation(credential: Credential, version_id: str) -> Rotation:
+    """The rotation in progress for ``version_id``, or Conflict (none, or one for another version)."""
     rotation = credential.rotation
     if rotation is None:
         raise Conflict("no rotation is in progress for this credential")
@@ -550,11 +561,6 @@ def _rotation(credential: Credential, version_id: str) -> Rotation:
             version_id=rotation.version_id,
         )
     return rotation
-
-
-def current_rotation(credential: Credential, version_id: str) -> Rotation:
-    """The rotation in progress for ``version_id``, or Conflict (none, or one for another version)."""
-    return _rotation(credential, version_id)
 
 
 def _refuse_order(rotation: Rotation, wanted: str) -> Conflict:
@@ -586,7 +592,7 @@ def create_pending(
     credential: Credential, *, version_id: str, pending: CredentialValues, actor: str, at: datetime
 ) -> Credential:
     """createSecret is done: ``pending`` was written as AWSPENDING under ``version_id``. Idempotent."""
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     if _rank(rotation.phase) >= _rank(RotationPhase.CREATED):
         return credential  # a retry of a step already done
     if pending.login_email != credential.login_email:
@@ -642,7 +648,7 @@ def hand_over(
     """Give the pending password to ``it``, exactly once (a second hand-over is a Conflict)."""
     if not _roles(roles) & HANDOVER_ROLES:
         raise Forbidden("only it may receive a new password")
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     if rotation.kind is not CredentialKind.PASSWORD:
         raise Conflict("only a password rotation hands a value over")
     if rotation.handed_over_at is not None:
@@ -683,7 +689,7 @@ def confirm_set(
     """A person confirms the handed-over password is now set on the platform: setSecret of a password is done."""
     if not _roles(roles) & HANDOVER_ROLES:
         raise Forbidden("only it may confirm a password was set on the platform")
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     if rotation.kind is not CredentialKind.PASSWORD:
         raise Conflict("only a password rotation waits for a confirmation")
     if _rank(rotation.phase) >= _rank(RotationPhase.SET):
@@ -721,7 +727,7 @@ def complete_step(
         raise BadRequest("createSecret completes through create_pending (it needs the pending values)")
     if step is RotationStep.FINISH:
         return finish(credential, version_id=version_id, actor=actor, at=at)
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     done = STEP_DONE[step]
     if _rank(rotation.phase) >= _rank(done):
         return credential
@@ -748,7 +754,7 @@ def finish(credential: Credential, *, version_id: str, actor: str, at: datetime)
     closes and the due flags of its kind are cleared. A retry after the move changes nothing."""
     if credential.rotation is None and credential.current_version == version_id:
         return credential  # already finished
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     if rotation.phase is not RotationPhase.TESTED:
         raise _refuse_order(rotation, "run finishSecret")
     changes: dict[str, Any] = {
@@ -782,7 +788,7 @@ def record_failure(
     credential: Credential, step: RotationStep, *, version_id: str, message: str, actor: str, at: datetime
 ) -> Credential:
     """A step failed (Secrets Manager, the platform): the phase stays, AWSCURRENT stays, the step can be rerun."""
-    rotation = _rotation(credential, version_id)
+    rotation = current_rotation(credential, version_id)
     failure = RotationFailure(step=step, at=at, message=message.strip()[:500])
     updated = rotation.model_copy(update={"attempts": rotation.attempts + 1, "last_failure": failure})
     return credential._event(
@@ -799,13 +805,20 @@ def cancel_rotation(
 ) -> Credential:
     """Drop the pending version: AWSCURRENT never moved, so the current values are what remains.
 
-    Refused once the platform uses the new values (after setSecret): then the rotation can only be finished.
+    Refused once the platform uses the new values (a password after setSecret) or issued them (a token after
+    createSecret: the platform may have invalidated the current ones): then the rotation can only go forward.
     """
     if not _roles(roles) & CHECKOUT_ROLES:
         raise Forbidden("only it or communications may cancel a rotation")
     text = _reason(reason, "cancelling a rotation")
-    rotation = _rotation(credential, version_id)
-    if rotation.phase not in CANCELLABLE:
+    rotation = current_rotation(credential, version_id)
+    if rotation.phase not in CANCELLABLE[rotation.kind]:
+        if rotation.kind is CredentialKind.TOKEN:
+            raise Conflict(
+                f"the platform already issued the new token (the rotation is {rotation.phase}) and may have "
+                "invalidated the current one; finish or resume the rotation instead of cancelling it",
+                phase=str(rotation.phase),
+            )
         raise Conflict(
             f"the platform already uses the new {rotation.kind} (the rotation is {rotation.phase}); "
             "finish the rotation instead of cancelling it"
@@ -877,6 +890,12 @@ def _flag(
 def _kinds(credential: Credential) -> list[CredentialKind]:
     kinds = [CredentialKind.PASSWORD] if credential.has_password else []
     return [*kinds, CredentialKind.TOKEN] if credential.has_tokens else kinds
+
+
+def kinds_of(credential: Credential) -> tuple[CredentialKind, ...]:
+    """The kinds the credential holds, in the order a rotation request rotates them: tokens first (automatic,
+    quick), then the password (waits for a person)."""
+    return tuple(k for k in (CredentialKind.TOKEN, CredentialKind.PASSWORD) if k in _kinds(credential))
 
 
 def checkout(
@@ -980,6 +999,13 @@ def kinds_due(
     ]
 
 
+def rotated_at(credential: Credential, kind: CredentialKind) -> datetime | None:
+    """When ``kind`` last changed (rotated, or stored anew); None when the credential never had it."""
+    return (
+        credential.password_changed_at if kind is CredentialKind.PASSWORD else credential.tokens_refreshed_at
+    )
+
+
 def raise_flags(
     credential: Credential,
     kinds: Iterable[CredentialKind],
@@ -988,10 +1014,17 @@ def raise_flags(
     *,
     actor: str,
     at: datetime,
+    since: datetime | None = None,
 ) -> Credential:
-    """Flag the kinds the credential has as due for ``reason`` (raising the same flag twice changes nothing)."""
+    """Flag the kinds the credential has as due for ``reason`` (raising the same flag twice changes nothing).
+
+    With ``since`` (when the flags were asked for, e.g. a queued request's ``requested_at``), the flags date from
+    then, and a kind already rotated at or after it is not flagged again: a redelivered or re-sent request changes
+    nothing more. ``at`` is when the change is recorded."""
     have = [k for k in kinds if k in _kinds(credential)]
-    flags = _flag(credential, have, reason, detail, actor, at)
+    if since is not None:
+        have = [k for k in have if (done := rotated_at(credential, k)) is None or done < since]
+    flags = _flag(credential, have, reason, detail, actor, at if since is None else since)
     if flags == credential.due:
         return credential
     return credential._event("rotation_flagged", actor=actor, at=at, reason=detail, due=flags)

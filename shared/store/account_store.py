@@ -337,7 +337,7 @@ class AccountStore:
         """(the accounts ``email`` stewards, the accounts whose credential they checked out), by id in index order,
         from one query of their ``by-steward`` partition. The index is eventually consistent: an item written a
         moment ago may be missing."""
-        stewards, checkouts = f"{STEWARD}{normalize_email(email)}", checkout_key(email)
+        stewards, checkouts = steward_key(email), checkout_key(email)
         stewarded: list[str] = []
         checked_out: list[str] = []
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import LocalSteward
@@ -15,13 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def vault_values(local: LocalSteward) -> list[str]:
     """Every password and token held by any version of any account credential in the local vault."""
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url=local.state["endpoint"],
-        region_name=local.state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",
-    )
+    client = local.client("secretsmanager")
     found: list[str] = []
     for secret in client.list_secrets(MaxResults=100)["SecretList"]:
         versions = client.list_secret_version_ids(SecretId=secret["ARN"], IncludeDeprecated=True)["Versions"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import LocalSteward
@@ -12,19 +11,11 @@ from tests.e2e.conftest import LocalSteward
 pytestmark = pytest.mark.e2e
 
 
-def _dynamodb(local: LocalSteward) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=local.state["endpoint"],
-        region_name=local.state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",
-    )
-
-
 def _items(local: LocalSteward) -> list[dict[str, Any]]:
     table = local.state["env"]["STEWARD_TABLE_AUDIT"]
-    return sorted(_dynamodb(local).scan(TableName=table)["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+    return sorted(
+        local.client("dynamodb").scan(TableName=table)["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"])
+    )
 
 
 def _first_chain_with(local: LocalSteward, length: int) -> list[dict[str, Any]]:
@@ -43,7 +34,7 @@ def test_edit_then_delete_is_named(local: LocalSteward) -> None:
         local.call("POST", "/audit/anchors", token=token, body={"reason": f"filler anchor {n}"})
     chain = _first_chain_with(local, 4)
     table = local.state["env"]["STEWARD_TABLE_AUDIT"]
-    ddb = _dynamodb(local)
+    ddb = local.client("dynamodb")
 
     victim = chain[1]
     ddb.update_item(

@@ -18,8 +18,9 @@ from functions.rotation.handler import handler as rotation_function
 from infrastructure.local.fake_platforms import FakePlatforms
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, rotation_service
+from shared.domain.credentials import CredentialKind, DueReason, RotationRequest
 from shared.errors import Conflict
-from shared.store import aws
+from shared.store import aws, rotation_queue
 from tests.conftest import FakeContext
 from tests.integration.conftest import QueueWorker
 from tests.integration.test_vault import REQUEST, World, call, canary_values
@@ -35,6 +36,7 @@ class Rotations(World):
         self.topic = env.env[catalogue.topic("account-notices").env_var]
         self.listen()
         self.worker = QueueWorker(env, "credential-rotation")
+        self.dead_letters = env.dlq_urls["rotations"]
 
     def work(self) -> int:
         return self.worker.work()
@@ -379,3 +381,119 @@ def test_the_schedule_queues_expiring_tokens_and_checkouts_after_their_grace(
     _, view, _ = call("GET", f"/accounts/{quiet}/credential", "tech.ortiz")
     assert view["rotation"] is None
     assert view["checkouts"] == 0
+
+
+# --------------------------------------------------------------------------------------------- queued requests
+def request(account_id: str, reason: DueReason = DueReason.COMPROMISE) -> RotationRequest:
+    return RotationRequest(
+        account_id=account_id,
+        kinds=(CredentialKind.TOKEN,),
+        reason=reason,
+        detail=f"{reason} reported in a test",
+        requested_by="user:tech.ortiz",
+        requested_at=datetime.now(UTC),
+    )
+
+
+def dead_lettered(rot: Rotations) -> list[str]:
+    """The bodies on the rotations queue's dead-letter queue (taken off it)."""
+    url = rot.dead_letters
+    bodies = []
+    while got := rot.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+        for m in got:
+            bodies.append(m["Body"])
+            rot.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return bodies
+
+
+def test_a_request_handled_again_after_its_rotation_rotates_nothing_more(
+    rot: Rotations, fake: FakePlatforms
+) -> None:
+    acc, _, secret_id = stored(fake)
+    asked = request(acc)
+    assert rotation_service.handle_request(asked) == "rotated"
+    rotated = rot.current(secret_id)
+    assert len(fake.calls("refresh_token")) == 1
+    _, view, _ = call("GET", f"/accounts/{acc}/credential", "tech.ortiz")
+    assert view["rotation"] is None
+    assert view["rotation_due"] is False
+
+    # Redelivered by SQS, or re-sent by a repeated offboarding: the token was rotated since it was asked for.
+    for _ in range(2):
+        assert rotation_service.handle_request(asked) == "rotated"
+    assert rot.current(secret_id) == rotated
+    assert len(fake.calls("refresh_token")) == 1
+    _, again, _ = call("GET", f"/accounts/{acc}/credential", "tech.ortiz")
+    assert (again["rotation"], again["rotation_due"]) == (None, False)
+    assert rot.actions(acc).count("credential.rotation_started") == 1
+    assert audit.verify().ok
+
+
+def test_a_request_that_cannot_succeed_does_not_dead_letter_the_others_of_its_message(
+    rot: Rotations, fake: FakePlatforms
+) -> None:
+    dead_lettered(rot)
+    broken, data, broken_secret = stored(fake, "x")
+    no_refresh = {**data, "tokens": {**data["tokens"], "refresh_token": None}}
+    status, view, _ = call("PUT", f"/accounts/{broken}/credential", "tech.ortiz", body=no_refresh)
+    assert status == 200, view
+    before = rot.current(broken_secret)
+    good, good_data, good_secret = stored(fake)
+
+    rotation_queue.send([request(broken), request(good)])  # one message
+    assert rot.work() == 1
+
+    assert dead_lettered(rot) == []
+    now = rot.current(good_secret)
+    assert now["tokens"]["page_access_token"] != good_data["tokens"]["page_access_token"]
+    assert rot.current(broken_secret) == before  # AWSCURRENT untouched
+    _, view, _ = call("GET", f"/accounts/{broken}/credential", "tech.ortiz")
+    failure = view["rotation"]["last_failure"]
+    assert failure["step"] == "createSecret"
+    assert "reconnected" in failure["message"]
+    assert "credential.rotation_step_failed" in rot.notice_kinds()
+    # Handled on its own, the refusal is an outcome, not an error that fails the message.
+    outcome = rotation_service.handle_request(request(broken))
+    assert outcome.startswith("refused: "), outcome
+    assert "reconnected" in outcome, outcome
+
+
+def test_test_secret_refuses_a_token_acting_as_another_account_than_the_linked_one(
+    rot: Rotations, fake: FakePlatforms
+) -> None:
+    acc, _, secret_id = stored(fake)
+    status, view, _ = call(
+        "PUT", f"/accounts/{acc}/platform-id", "tech.ortiz", body={"platform_id": "another-page"}
+    )
+    assert status == 200, view
+    old = rot.current(secret_id)
+    status, view, _ = call(
+        "POST",
+        f"/accounts/{acc}/credential/rotations",
+        "tech.ortiz",
+        body={"kind": "token", "reason": "refresh"},
+    )
+    assert status == 200, view
+    assert rot.work() == 1
+    assert dead_lettered(rot) == []
+
+    assert rot.current(secret_id) == old  # AWSCURRENT untouched
+    _, view, _ = call("GET", f"/accounts/{acc}/credential", "tech.ortiz")
+    failure = view["rotation"]["last_failure"]
+    assert failure["step"] == "testSecret", view
+    assert f"acts as facebook account page-{acc[:8]}" in failure["message"]
+    assert "another-page" in failure["message"]
+    assert "credential.rotation_step_failed" in rot.notice_kinds()
+
+    # Linked to the account the token acts as, the same rotation resumes and finishes.
+    status, view, _ = call(
+        "PUT", f"/accounts/{acc}/platform-id", "tech.ortiz", body={"platform_id": f"page-{acc[:8]}"}
+    )
+    assert status == 200, view
+    version = rot.current(secret_id)["version"]
+    _, view, _ = call("GET", f"/accounts/{acc}/credential", "tech.ortiz")
+    pending = view["rotation"]["version_id"]
+    status, view, _ = call("POST", f"/accounts/{acc}/credential/rotations/{pending}/resume", "tech.ortiz")
+    assert status == 200, view
+    rot.work()
+    assert rot.current(secret_id)["version"] == pending != version

@@ -577,6 +577,27 @@ def test_cancel_is_refused_once_the_platform_uses_the_new_values(phase: Rotation
         cancel_rotation(credential, version_id=V2, actor="it@district.org", roles=IT, at=T0, reason="oops")
 
 
+def test_a_token_rotation_cannot_be_cancelled_once_the_platform_issued_new_tokens() -> None:
+    vals = values()
+    credential = start_rotation(
+        stored(vals), CredentialKind.TOKEN, version_id=V2, actor="s", at=T0, reason="expiring"
+    )
+    cancelled = cancel_rotation(
+        credential, version_id=V2, actor="it@district.org", roles=IT, at=T0, reason="changed my mind"
+    )
+    assert cancelled.rotation is None  # nothing was issued yet
+    pending = pending_values(vals, CredentialKind.TOKEN, new=REFRESHED)
+    created = create_pending(credential, version_id=V2, pending=pending, actor="s", at=T0)
+    later = [created, complete_step(created, RotationStep.SET, version_id=V2, actor="s", at=T0)]
+    for phase_credential in later:
+        with pytest.raises(Conflict, match="finish or resume") as refused:
+            cancel_rotation(
+                phase_credential, version_id=V2, actor="it@district.org", roles=IT, at=T0, reason="oops"
+            )
+        assert refused.value.status == 409
+        assert phase_credential.rotation is not None
+
+
 def test_cancel_needs_a_role_and_a_reason() -> None:
     credential, _ = password_rotation_until(RotationPhase.CREATED)
     with pytest.raises(Forbidden):
@@ -798,6 +819,27 @@ def test_raising_the_same_flag_twice_changes_nothing_and_kinds_absent_are_skippe
         at=T0,
     )
     assert again is flagged
+
+
+def test_flags_asked_for_since_a_rotation_are_dropped_and_date_from_the_request() -> None:
+    credential = stored()  # password and tokens stored at T0
+    asked = T0 - timedelta(hours=1)  # asked before the values changed: nothing left to do
+    kinds = (CredentialKind.TOKEN, CredentialKind.PASSWORD)
+    detail = "offboarding of a@district.org"
+    same = raise_flags(
+        credential, kinds, DueReason.OFFBOARDING, detail, actor="s", at=T0 + timedelta(days=1), since=asked
+    )
+    assert same is credential
+    at_once = raise_flags(credential, kinds, DueReason.OFFBOARDING, detail, actor="s", at=T0, since=T0)
+    assert at_once is credential  # rotated at the very time asked: done
+    # Only the password changed since: the tokens are still due, flagged as of the request.
+    newer = credential.model_copy(update={"password_changed_at": T0 + timedelta(hours=2)})
+    recorded = T0 + timedelta(days=1)
+    flagged = raise_flags(
+        newer, kinds, DueReason.OFFBOARDING, detail, actor="s", at=recorded, since=T0 + timedelta(hours=1)
+    )
+    assert [(f.kind, f.flagged_at) for f in flagged.due] == [(CredentialKind.TOKEN, T0 + timedelta(hours=1))]
+    assert (flagged.history[-1].action, flagged.updated_at) == ("rotation_flagged", recorded)
 
 
 def test_a_pending_password_must_be_new_long_and_for_the_same_login() -> None:

@@ -36,22 +36,8 @@ PAGE = "1234567890321"
 IG_ACCOUNT = "17841400000000001"
 X_USER = "930524282358325248"
 CHANNEL = "UCdistrictChannel0000001"
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Overrides the unit suite's network block with a loopback-only one: the fake server is on 127.0.0.1."""
-    original_connect = socket.socket.connect
-
-    def loopback_only(self: socket.socket, address: Any) -> Any:
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in LOOPBACK:
-            raise RuntimeError(f"unit tests may only connect to loopback, not {host!r}")
-        return original_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
-    monkeypatch.setattr(socket.socket, "connect_ex", loopback_only)
+pytestmark = pytest.mark.usefixtures("loopback_only")  # tests/unit/conftest.py
 
 
 @pytest.fixture

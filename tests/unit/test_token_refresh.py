@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -44,22 +43,8 @@ NEW_ACCESS = "new-access-token-never-log-me"
 NEW_REFRESH = "new-refresh-token-never-log-me"
 CLIENT = OAuthClient("steward-client-id", "client-secret-never-log-me")
 SECRETS = (ACCESS, REFRESH, NEW_ACCESS, NEW_REFRESH, CLIENT.client_secret)
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Overrides the unit suite's network block with a loopback-only one: the canned server is on 127.0.0.1."""
-    original_connect = socket.socket.connect
-
-    def loopback_only(self: socket.socket, address: Any) -> Any:
-        host = address[0] if isinstance(address, tuple) else address
-        if host not in LOOPBACK:
-            raise RuntimeError(f"unit tests may only connect to loopback, not {host!r}")
-        return original_connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
-    monkeypatch.setattr(socket.socket, "connect_ex", loopback_only)
+pytestmark = pytest.mark.usefixtures("loopback_only")  # tests/unit/conftest.py
 
 
 # --------------------------------------------------------------------------------------------- the canned server
