@@ -50,7 +50,7 @@ class StewardStack(Stack):
         )
         self.firewall = Firewall(self, "Firewall", stage_arn=api.rest_api.deployment_stage.stage_arn)
         self.schedules = Schedules(self, "Schedules", functions=functions.functions, keys=keys)
-        self.alarms = Alarms(self, "Alarms", topics=topics.topics, keys=keys)
+        self.alarms = Alarms(self, "Alarms", topics=topics.topics, functions=functions.functions, keys=keys)
         functions.acknowledge_policy_wildcards()
 
         CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the Steward API (stage included)")

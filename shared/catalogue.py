@@ -192,9 +192,6 @@ class Schedule:
     # How often the local runtime runs it (seconds); the cloud uses ``expression``.
     local_every_seconds: int
     description: str = ""
-    # Its runs are recorded (shared.runs): a failed run emits RunsFailed, on which a CloudWatch alarm notifies the
-    # incidents topic.
-    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -500,7 +497,7 @@ FUNCTIONS: tuple[Function, ...] = (
         key="audit-api",
         module="functions.audit_api.handler",
         description="Audit trail verification and anchors on demand.",
-        tables=(Uses("audit", "read_write"),),
+        tables=(Uses("audit", "read_write"), Uses("runs", "read_write")),
         buckets=(Uses("audit-anchors", "read_write"),),
         timeout_seconds=29,
     ),
@@ -546,7 +543,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # accounts: the credential records; audit: every step; the vault: AWSPENDING/AWSCURRENT; oauth-clients:
         # token refresh on the platforms; rotations: consumed (and refilled by the schedule); account-notices:
         # rotation steps and hand-overs ready.
-        tables=(Uses("accounts", "read_write"), Uses("audit", "read_write")),
+        tables=(Uses("accounts", "read_write"), Uses("audit", "read_write"), Uses("runs", "read_write")),
         secrets=(Uses("oauth-clients", "read"),),
         topics=(Uses("account-notices", "write"),),
         queues=(Uses("rotations", "read_write"),),
@@ -593,7 +590,12 @@ FUNCTIONS: tuple[Function, ...] = (
         module="functions.retention_worker.handler",
         description="Applies and releases legal holds on archived versions, carries out approved disposition "
         "batches (deletion or transfer package), and proposes batches on schedule.",
-        tables=(Uses("records", "read_write"), Uses("content", "read_write"), Uses("audit", "read_write")),
+        tables=(
+            Uses("records", "read_write"),
+            Uses("content", "read_write"),
+            Uses("audit", "read_write"),
+            Uses("runs", "read_write"),
+        ),
         buckets=(Uses("archive", "read_write"), Uses("exports", "write")),
         queues=(Uses("retention", "read_write"),),
         consumes="retention",
@@ -677,7 +679,7 @@ FUNCTIONS: tuple[Function, ...] = (
         key="audit-anchor",
         module="functions.audit_anchor.handler",
         description="Scheduled: writes every audit chain head to the write-once anchor bucket.",
-        tables=(Uses("audit", "read_write"),),
+        tables=(Uses("audit", "read_write"), Uses("runs", "read_write")),
         buckets=(Uses("audit-anchors", "read_write"),),
         timeout_seconds=60,
     ),
@@ -691,7 +693,6 @@ SCHEDULES: tuple[Schedule, ...] = (
         local_every_seconds=900,
         description="Find abandoned official accounts (Procedure 4007 (004); NIST SP 800-53 AC-2(3)): warn, "
         "escalate after the grace period, propose retirement.",
-        recorded=True,
     ),
     Schedule(
         key="youtube-poll",
@@ -699,7 +700,6 @@ SCHEDULES: tuple[Schedule, ...] = (
         expression="rate(15 minutes)",
         local_every_seconds=120,
         description="Capture new YouTube comments (no webhooks exist for them), quota-aware and resumable.",
-        recorded=True,
     ),
     Schedule(
         key="reconciliation",
@@ -707,7 +707,6 @@ SCHEDULES: tuple[Schedule, ...] = (
         expression="rate(1 hour)",
         local_every_seconds=600,
         description="Re-read recent threads and record the deletions and edits the webhooks missed.",
-        recorded=True,
     ),
     Schedule(
         key="audit-anchor",

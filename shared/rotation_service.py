@@ -406,7 +406,9 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     their grace, failed token rotations to resume)."""
     at = now or _now()
     requests = []
+    due = 0
     for credential in _vault().due(at):
+        due += 1
         kinds = domain.kinds_due(credential, at) or (
             [credential.rotation.kind] if credential.rotation is not None else []
         )
@@ -425,7 +427,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         )
     if requests:
         rotation_queue.send(requests)
-    return {"queued": len(requests)}
+    return {"due": due, "queued": len(requests)}
 
 
 # --------------------------------------------------------------------------------------------- Secrets Manager

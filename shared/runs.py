@@ -109,10 +109,10 @@ class RunList(BaseModel):
 
 
 def _recorded(sweep: str) -> str:
-    """``sweep`` if it is a recorded schedule; NotFound naming those that are."""
-    known = sorted(s.key for s in catalogue.SCHEDULES if s.recorded)
+    """``sweep`` if it is a schedule; NotFound naming those that are."""
+    known = sorted(s.key for s in catalogue.SCHEDULES)
     if sweep not in known:
-        raise NotFound(f"there is no recorded sweep {sweep!r}; the recorded sweeps are: {', '.join(known)}")
+        raise NotFound(f"there is no sweep {sweep!r}; the sweeps are: {', '.join(known)}")
     return sweep
 
 

@@ -1,5 +1,5 @@
 """The retention worker: jobs from the ``retention`` queue (apply or release a legal hold, carry out an approved
-disposition batch) and, on schedule, the disposition sweep."""
+disposition batch) and, on schedule, the disposition sweep (run record ``disposition-sweep``)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import handlers, records_service
+from shared import handlers, records_service, runs
 from shared.observability import logger
 from shared.store import dead_letters
 
 QUEUE = "retention"
+SWEEP = "disposition-sweep"
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -30,9 +31,12 @@ def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 event=event, record_handler=process, processor=processor, context=context
             )
         )
-    summary = records_service.sweep(reapply=True)
-    logger.info("disposition sweep ran", extra={"summary": summary})
-    return summary
+    with runs.recorded(SWEEP) as run:
+        summary = records_service.sweep(reapply=True)
+        run.saw(summary["items_read"])
+        run.did(len(summary["batches"]))
+        run.summary = summary
+    return {"run": run.run.id, **summary}
 
 
 handler = handlers.entry(work, "id")

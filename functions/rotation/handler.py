@@ -6,7 +6,7 @@
   reports, the API's token rotations and the schedule. A request that cannot succeed is refused on its own (its
   outcome says why; the other requests of the message go on); only a service that could not be reached fails the
   message, for the queue to retry it;
-- **the rotation schedule** (EventBridge): finds what is due and queues it.
+- **the rotation schedule** (EventBridge): finds what is due and queues it (run record ``credential-rotation``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import handlers, rotation_service
+from shared import handlers, rotation_service, runs
 from shared.domain.credentials import RotationRequest, parse_requests
 from shared.observability import logger
 from shared.store import dead_letters
 
 QUEUE = "rotations"
+SWEEP = "credential-rotation"
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -48,9 +49,12 @@ def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 event=event, record_handler=process, processor=processor, context=context
             )
         )
-    summary = rotation_service.sweep()
-    logger.info("rotation schedule ran", extra={"summary": summary})
-    return summary
+    with runs.recorded(SWEEP) as run:
+        summary = rotation_service.sweep()
+        run.saw(summary["due"])
+        run.did(summary["queued"])
+        run.summary = dict(summary)
+    return {"run": run.run.id, **summary}
 
 
 handler = handlers.entry(work, "id")

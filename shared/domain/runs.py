@@ -1,9 +1,8 @@
 """Scheduled runs (pure): what one run of a sweep did, and how its state follows from that.
 
-A recorded sweep (``catalogue.Schedule.recorded``: abandoned accounts, YouTube polling, reconciliation) keeps a
-run record: when it started and finished, what it saw and did, the problems it met (one account's
-platform error does not stop the sweep: it is a problem of the run, which ends ``partial``), and whether it
-failed. A run that failed or was cut short leaves its ``cursor``, from which the next run picks up.
+Every scheduled sweep (``catalogue.SCHEDULES``) keeps a run record: when it started and finished, what it saw
+and did, the problems it met (one account's platform error does not stop the sweep: it is a problem of the run,
+which ends ``partial``), and whether it failed. A run that failed or was cut short leaves its ``cursor``, from which the next run picks up.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared import catalogue
 from tests.infrastructure.support import Synth, refs
 
@@ -56,20 +58,37 @@ def test_scheduled_functions_send_failed_invocations_to_the_dead_letter_queue(sy
         assert refs(config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]) == {dlq_id}
 
 
-def test_each_recorded_sweep_alarms_the_incidents_topic_when_a_run_fails(synth: Synth) -> None:
-    recorded = {s.key for s in catalogue.SCHEDULES if s.recorded}
-    assert {"abandoned-accounts", "youtube-poll"} <= recorded
-    incidents = synth.logical_id(synth.stack.topics.topics["incidents"])
-    alarms = {
-        next(d["Value"] for d in a["Properties"]["Dimensions"] if d["Name"] == "sweep"): a["Properties"]
+def _alarms(synth: Synth, metric: str, dimension: str) -> list[tuple[Any, dict[str, Any]]]:
+    """(the value of ``dimension``, the alarm's properties) of each alarm on ``metric``."""
+    return [
+        (next(d["Value"] for d in a["Properties"]["Dimensions"] if d["Name"] == dimension), a["Properties"])
         for a in synth.of_type("AWS::CloudWatch::Alarm").values()
-        if a["Properties"].get("MetricName") == "RunsFailed"
-    }
-    assert set(alarms) == recorded
-    for props in alarms.values():
+        if a["Properties"].get("MetricName") == metric
+    ]
+
+
+def _alarms_incidents(synth: Synth, props: dict[str, Any]) -> None:
+    incidents = synth.logical_id(synth.stack.topics.topics["incidents"])
+    assert props["Threshold"] == 1
+    assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["TreatMissingData"] == "notBreaching"
+    assert [refs(a) for a in props["AlarmActions"]] == [{incidents}]
+
+
+def test_each_sweep_alarms_the_incidents_topic_when_a_run_fails(synth: Synth) -> None:
+    alarms = _alarms(synth, "RunsFailed", "sweep")
+    assert sorted(sweep for sweep, _ in alarms) == sorted(s.key for s in catalogue.SCHEDULES)
+    for _, props in alarms:
         assert props["Namespace"] == "Steward"
         assert {"Name": "service", "Value": "steward"} in props["Dimensions"]
-        assert props["Threshold"] == 1
-        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        assert props["TreatMissingData"] == "notBreaching"
-        assert [refs(a) for a in props["AlarmActions"]] == [{incidents}]
+        _alarms_incidents(synth, props)
+
+
+def test_each_scheduled_function_alarms_when_it_fails_without_recording_it(synth: Synth) -> None:
+    # A run killed by its timeout never records its end: Lambda's Errors metric is what shows it.
+    alarms = _alarms(synth, "Errors", "FunctionName")
+    scheduled = {synth.logical_id(synth.stack.functions.functions[s.function]) for s in catalogue.SCHEDULES}
+    assert sorted(ref for name, _ in alarms for ref in refs(name)) == sorted(scheduled)
+    for _, props in alarms:
+        assert props["Namespace"] == "AWS/Lambda"
+        _alarms_incidents(synth, props)

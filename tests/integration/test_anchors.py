@@ -11,8 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.audit_anchor.handler import handler as scheduled_anchor
-from shared import audit
+from shared import audit, runs
 from shared.domain.anchor import AnchorDocument
+from shared.domain.runs import RunState
 from shared.errors import Unavailable
 from shared.store import aws
 from tests.conftest import FakeContext
@@ -145,6 +146,20 @@ def test_the_scheduled_anchor_writes_one_anchor(
     assert [o["Key"] for o in anchor_objects(stores)] == [summary["anchor"]]
     entries = audit.log().for_resource(f"audit-anchor:{summary['anchor']}")
     assert [e.actor for e in entries] == ["system:audit-anchor"]
+    run = runs.run_of("audit-anchor", summary["run"])
+    assert (run.state, run.seen, run.actions) == (RunState.SUCCEEDED, 2, 1)
+    assert run.summary == {"anchor": summary["anchor"], "chains": 2}
+
+
+def test_a_scheduled_anchor_that_fails_records_its_failed_run(
+    two_chains: None, stores: Stores, lambda_context: FakeContext
+) -> None:
+    inject_error(aws.s3(), "PutObject", "InternalError")
+    with pytest.raises(Unavailable):
+        scheduled_anchor({"source": "aws.scheduler", "detail": {}}, lambda_context)
+    [run] = runs.runs_of("audit-anchor", limit=1).runs
+    assert run.state is RunState.FAILED
+    assert run.error == "the audit anchor could not be written"
 
 
 def test_an_anchor_whose_entry_failed_gets_it_from_the_next_anchor(

@@ -323,7 +323,7 @@ def test_a_sweeps_runs_are_read_back(moto_env: Provisioned) -> None:
     assert one == first
     got, body, _ = call("/runs/another-sweep")
     assert got == 404, body
-    assert "abandoned-accounts, reconciliation, youtube-poll" in body["message"]
+    assert "abandoned-accounts, audit-anchor, credential-rotation, disposition-sweep" in body["message"]
     for path, query, status in (
         ("/runs/abandoned-accounts/20260101T000000000000-00000000", {}, 404),
         ("/runs/abandoned-accounts/not-a-run", {}, 422),

@@ -24,8 +24,9 @@ from freezegun import freeze_time
 import functions.retention_worker.handler  # noqa: F401
 from functions.records_api.handler import handler as records_api
 from infrastructure.local.provision import Provisioned
-from shared import audit, catalogue, ingest
+from shared import audit, catalogue, ingest, runs
 from shared.domain.content import Change, ContentEvent
+from shared.domain.runs import RunState
 from tests.conftest import REGION, FakeContext
 from tests.events import rest_event
 from tests.integration.conftest import QueueWorker
@@ -418,5 +419,10 @@ def test_the_scheduled_sweep_holds_a_version_archived_while_the_hold_was_being_a
 
     # The scheduled run applies recent holds again before it proposes anything.
     with freeze_time(T0 + timedelta(hours=1)):
-        worker({"id": "scheduled-1", "source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+        summary = worker(
+            {"id": "scheduled-1", "source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext()
+        )
     assert {s for _, s in world.locks(PAGE, "late")} == {"ON"}
+    run = runs.run_of("disposition-sweep", summary["run"])
+    assert (run.state, run.actions) == (RunState.SUCCEEDED, len(summary["batches"]))
+    assert run.seen == summary["items_read"]

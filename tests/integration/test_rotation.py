@@ -17,8 +17,9 @@ import pytest
 from functions.rotation.handler import handler as rotation_function
 from infrastructure.local.fake_platforms import FakePlatforms
 from infrastructure.local.provision import Provisioned
-from shared import audit, catalogue, rotation_service
+from shared import audit, catalogue, rotation_service, runs
 from shared.domain.credentials import CredentialKind, DueReason, RotationRequest
+from shared.domain.runs import RunState
 from shared.errors import Conflict
 from shared.store import aws, rotation_queue
 from tests.conftest import FakeContext
@@ -367,12 +368,16 @@ def test_the_schedule_queues_expiring_tokens_and_checkouts_after_their_grace(
     call("POST", f"/accounts/{used}/credential/checkout", "tech.ortiz", body={"reason": "post the news"})
     quiet, _, _ = stored(fake)
 
-    assert rotation_service.sweep() == {"queued": 1}  # the checkout is still in its grace period
+    # the checkout is still in its grace period
+    summary = rotation_function({"source": "aws.events", "detail-type": "Scheduled Event"}, FakeContext())
+    assert (summary["due"], summary["queued"]) == (1, 1)
+    run = runs.run_of("credential-rotation", summary["run"])
+    assert (run.state, run.seen, run.actions) == (RunState.SUCCEEDED, 1, 1)
     rot.work()
     assert call("GET", f"/accounts/{expiring}/credential", "tech.ortiz")[1]["tokens_refreshed_at"] is not None
 
     later = datetime.now(UTC) + timedelta(hours=9)
-    assert rotation_service.sweep(later) == {"queued": 1}
+    assert rotation_service.sweep(later) == {"due": 1, "queued": 1}
     rot.work()
     _, view, _ = call("GET", f"/accounts/{used}/credential", "tech.ortiz")
     # tokens first (rotated), then the password waits for its hand-over
