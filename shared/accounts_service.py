@@ -38,6 +38,7 @@ from shared.domain.accounts import (
     Approval,
     ChecklistEntry,
     DisclosureItem,
+    FinalCapture,
     Steward,
     StewardRole,
 )
@@ -113,6 +114,10 @@ class AccountView(BaseModel):
     not_official_statement: str | None = Field(
         description="For an unofficial page: what a link to it must say (AR 1114)"
     )
+    platform_id: str | None = Field(description="The account's id on its platform, once linked")
+    final_capture: FinalCapture | None = Field(
+        description="For a retired official account: the last capture of its threads (pending, taken, incomplete)"
+    )
     history: list[AccountChange]
 
 
@@ -161,6 +166,8 @@ def view(account: Account) -> AccountView:
         admin_shortfall=account.admin_shortfall,
         missing_disclosures=list(account.missing_disclosures()) if account.official else [],
         not_official_statement=account.not_official_statement,
+        platform_id=account.platform_id,
+        final_capture=account.final_capture,
         history=list(account.history),
     )
 

@@ -1,25 +1,46 @@
-"""The active official accounts a platform sweep works through (YouTube polling, reconciliation): read through the
-registry's by-status index (never a Scan), newest first, resumable after an order key; and each account's
-platform token, or why there is none (not linked, no token: a skip; a token that cannot be read: a problem of
-the run)."""
+"""The official accounts a platform sweep works through (YouTube polling, reconciliation): those still live on
+their platform (active, and dormant or abandoned ones, whose pages are still up and still commented on), read
+through the registry's by-status index (never a Scan), newest first, resumable after an order key; the retired
+ones whose final capture is waiting; and each account's platform token, or why there is none (not linked, no
+token: a skip; a token that cannot be read: a problem of the run)."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from shared import runs, vault_service
-from shared.domain.accounts import Account, AccountPlatform, AccountStatus
+from shared.domain.accounts import Account, AccountPlatform, AccountStatus, CaptureState
 from shared.errors import StewardError
 from shared.store.account_store import AccountStore, status_key
 
+# Accounts whose pages are still on the platform: their comments are captured and reconciled until retirement.
+LIVE = (AccountStatus.ACTIVE, AccountStatus.DORMANT, AccountStatus.ABANDONED)
 
-def active(
+
+def live(
     platform: AccountPlatform | None = None, *, after: str | None = None
 ) -> Iterator[tuple[str, Account]]:
-    """(order key, account) of every active account (of ``platform``), newest first, after ``after`` if given."""
-    yield from AccountStore().newest_first(
-        "status", status_key(AccountStatus.ACTIVE), before=after, platform=str(platform) if platform else None
+    """(order key, account) of every live account (of ``platform``), newest first across the live states, after
+    ``after`` if given (order keys are unique across the registry, so one key resumes the merged listing)."""
+    store = AccountStore()
+    yield from heapq.merge(
+        *(
+            store.newest_first(
+                "status", status_key(status), before=after, platform=str(platform) if platform else None
+            )
+            for status in LIVE
+        ),
+        key=lambda found: found[0],
+        reverse=True,
     )
+
+
+def awaiting_final_capture() -> Iterator[Account]:
+    """Retired accounts whose final capture is waiting (the retired partition of the by-status index)."""
+    for _, account in AccountStore().newest_first("status", status_key(AccountStatus.RETIRED)):
+        if account.final_capture is not None and account.final_capture.state is CaptureState.PENDING:
+            yield account
 
 
 def token(account: Account, run: runs.Recorder, skipped: dict[str, list[str]]) -> str | None:

@@ -1,8 +1,11 @@
-"""Reconciliation (scheduled): re-read the recent threads of every active, linked account on its platform and
-record what the webhooks missed: deletions, edits, hides and comments never delivered.
+"""Reconciliation (scheduled): re-read the recent threads of every live, linked account on its platform and
+record what the webhooks missed: deletions, edits, hides and comments never delivered; and take the final capture
+of each account retired since the last run.
 
     with runs.recorded("reconciliation") as run: ...    # one run record per sweep (shared.runs)
 
+* **Which accounts.** Live ones (active, dormant, abandoned: their pages are still up), through
+  :func:`shared.linked_accounts.live`.
 * **Which threads.** An account's items created in the last :data:`WINDOW_DAYS` days, read through the content
   table's by-account index (never a Scan); their thread roots (post, media or video) are the threads re-read. Each
   thread's archived items come from the by-thread index, its comments from the platform: Facebook and Instagram
@@ -18,6 +21,12 @@ record what the webhooks missed: deletions, edits, hides and comments never deli
   ``partial``; the sweep goes on. A missing post (deleted with its comments) is counted, not judged: the post's own
   deletion is the platform's webhook's to report. A storage failure stops the run (``failed``); the accounts already
   reconciled are in its cursor, and the next run picks up after them.
+* **Final capture.** A retired official account waits for its final capture (``Account.final_capture``): after
+  the live accounts, the run re-reads every thread the archive holds of it, of any date, once, and records the
+  capture as taken (audited on the account, notified) with the threads read and the changes recorded. An attempt
+  that fails (no token, a platform error) is a problem of the run and is tried again by the next run; after
+  ``FINAL_CAPTURE_ATTEMPTS`` attempts, or at once for an account that cannot be re-read (never linked, or on X),
+  the capture is recorded as incomplete, with why: the archive keeps what the webhooks and polls delivered.
 * Counts: ``seen`` is every comment the platform listed; ``actions`` every event recorded.
 """
 
@@ -30,11 +39,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import ingest, linked_accounts, runs
-from shared.domain.accounts import Account
+from shared import accounts_service, ingest, linked_accounts, runs
+from shared.domain.accounts import Account, CaptureState
 from shared.domain.content import Actor, Author, ContentItem, Platform, format_time
 from shared.domain.reconcile import Listing, Seen, compare
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Conflict
 from shared.observability import logger, metrics
 from shared.store.content_store import ContentStore
 from shared.store.platforms import (
@@ -46,6 +55,7 @@ from shared.store.platforms import (
 )
 
 SWEEP = "reconciliation"
+ACTOR = f"system:{SWEEP}"
 WINDOW_DAYS = 14  # threads with an item created this many days back are re-read
 RECONCILED = (Platform.FACEBOOK, Platform.INSTAGRAM, Platform.YOUTUBE)
 AFTER = "after"  # the run cursor's key: the order key of the last account reconciled (the listing resumes after it)
@@ -60,6 +70,9 @@ class Tally:
     recorded: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, list[str]] = field(
         default_factory=lambda: {"no_platform_id": [], "no_token": [], "not_reconciled": []}
+    )
+    final_captures: dict[str, list[str]] = field(
+        default_factory=lambda: {"taken": [], "failed": [], "incomplete": []}
     )
 
 
@@ -85,11 +98,16 @@ class _Sweep:
         self.resumed_after = run.resume.get(AFTER)
 
     def visit_all(self) -> None:
-        for order, account in linked_accounts.active(after=self.resumed_after):
+        for order, account in linked_accounts.live(after=self.resumed_after):
             self._visit(account)
             self.run.cursor = {AFTER: order}
             self.run.checkpoint()
         self.run.cursor = {}  # every account visited: nothing to resume
+        for retired in linked_accounts.awaiting_final_capture():
+            try:
+                self._final_capture(retired)
+            except Conflict as exc:  # the account changed under the run: the next run takes it
+                self.run.problem(_subject(retired), f"final capture: {exc.message}")
         t = self.tally
         self.run.summary = {
             "accounts": t.accounts,
@@ -99,6 +117,7 @@ class _Sweep:
             "window_days_since": self.since,
             "resumed": self.resumed_after is not None,
             **linked_accounts.skip_summary(t.skipped),
+            "final_captures": {k: v for k, v in t.final_captures.items() if v},
         }
 
     def _visit(self, account: Account) -> None:
@@ -106,26 +125,68 @@ class _Sweep:
             self.tally.skipped["not_reconciled"].append(account.id)
             return
         platform = Platform(str(account.platform))
-        roots = self._recent_threads(platform, account.platform_id) if account.platform_id else []
+        roots = self._threads(platform, account.platform_id, self.since) if account.platform_id else []
         if account.platform_id and not roots:
             return  # nothing recent to re-read (and no secret read for it)
         token = linked_accounts.token(account, self.run, self.tally.skipped)
         if token is None or account.platform_id is None:
             return
-        subject = f"account {account.id} ({account.platform} {account.platform_id})"
         self.tally.accounts += 1
         try:
-            for root in roots:
-                self._thread(platform, account.platform_id, root, token)
+            self._reread(platform, account.platform_id, roots, token)
         except (PlatformFailure, BadRequest) as exc:  # BadRequest: a token or id the client will not send
-            self.run.problem(subject, exc.message)
+            self.run.problem(_subject(account), exc.message)
 
-    def _recent_threads(self, platform: Platform, account_id: str) -> list[str]:
+    def _threads(self, platform: Platform, account_id: str, since: str | None) -> list[str]:
+        """The roots (post, media or video) of the account's archived threads with an item created since
+        ``since`` (of any date when None)."""
         roots: dict[str, None] = {}
-        for stored in ContentStore().in_account(str(platform), account_id, date_from=self.since):
+        for stored in ContentStore().in_account(str(platform), account_id, date_from=since):
             item = stored.history.current
             roots[item.post_id or item.parent_id or item.item_id] = None
         return list(roots)
+
+    def _reread(self, platform: Platform, account_id: str, roots: list[str], token: str) -> int:
+        """Re-read the threads; the number of changes recorded."""
+        recorded = self.run.run.actions
+        for root in roots:
+            self._thread(platform, account_id, root, token)
+        return self.run.run.actions - recorded
+
+    def _final_capture(self, account: Account) -> None:
+        if str(account.platform) not in {str(p) for p in RECONCILED}:
+            self._capture_failed(account, f"{account.platform} threads cannot be re-read", final=True)
+            return
+        if account.platform_id is None:
+            self._capture_failed(account, "the account was never linked to its platform id", final=True)
+            return
+        platform = Platform(str(account.platform))
+        roots = self._threads(platform, account.platform_id, None)
+        token = linked_accounts.token(account, self.run, {}) if roots else None
+        if roots and token is None:
+            self._capture_failed(account, "there is no platform token to read its threads with")
+            return
+        try:
+            recorded = self._reread(platform, account.platform_id, roots, token) if token else 0
+        except (PlatformFailure, BadRequest) as exc:
+            self.run.problem(_subject(account), f"final capture: {exc.message}")
+            self._capture_failed(account, exc.message)
+            return
+        stored = accounts_service.load(account.id)
+        taken = stored.account.final_capture_taken(
+            actor=ACTOR, at=self.now, threads=len(roots), recorded=recorded
+        )
+        accounts_service.commit_as(ACTOR, taken, stored)
+        self.tally.final_captures["taken"].append(account.id)
+
+    def _capture_failed(self, account: Account, error: str, *, final: bool = False) -> None:
+        stored = accounts_service.load(account.id)
+        after = stored.account.final_capture_failed(actor=ACTOR, at=self.now, error=error, final=final)
+        accounts_service.commit_as(ACTOR, after, stored)
+        state = after.final_capture.state if after.final_capture else None
+        self.tally.final_captures["failed" if state is CaptureState.PENDING else "incomplete"].append(
+            account.id
+        )
 
     def _thread(self, platform: Platform, account_id: str, root: str, token: str) -> None:
         try:
@@ -222,3 +283,7 @@ def _youtube_seen(c: YouTubeComment, video_id: str, parent_id: str, hidden: bool
         edited_at=edited,
         hidden=hidden,
     )
+
+
+def _subject(account: Account) -> str:
+    return f"account {account.id} ({account.platform} {account.platform_id})"

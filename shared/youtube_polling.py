@@ -1,6 +1,7 @@
-"""YouTube comment polling: YouTube pushes no comments, so every active, linked YouTube account's channel is read
-through ``commentThreads.list`` (newest first) and each new page is fed to the processor exactly as a webhook
-delivery is: kept byte for byte in the intake bucket (source ``youtube-poll``) with its pointer on the intake queue.
+"""YouTube comment polling: YouTube pushes no comments, so every live (active, dormant or abandoned), linked YouTube
+account's channel is read through ``commentThreads.list`` (newest first) and each new page is fed to the
+processor exactly as a webhook delivery is: kept byte for byte in the intake bucket (source ``youtube-poll``)
+with its pointer on the intake queue.
 
     with runs.recorded("youtube-poll") as run: ...    # one run record per sweep (shared.runs)
 
@@ -174,7 +175,7 @@ def poll(
     pages_per_channel: int = PAGES_PER_CHANNEL,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """One run of the sweep over every active YouTube account; returns the run's summary (with its id)."""
+    """One run of the sweep over every live YouTube account; returns the run's summary (with its id)."""
     with runs.recorded(SWEEP, now=now) as run:
         sweep = _Sweep(run, platforms or Platforms(), pages_per_channel)
         sweep.visit_all()
@@ -207,7 +208,7 @@ class _Sweep:
 
     def visit_all(self) -> None:
         visited: set[str] = set()
-        accounts = (account for _, account in linked_accounts.active(AccountPlatform.YOUTUBE))
+        accounts = (account for _, account in linked_accounts.live(AccountPlatform.YOUTUBE))
         try:
             for account in accounts:
                 channel = self._channel(account, visited)
@@ -223,7 +224,7 @@ class _Sweep:
             metrics.add_metric(name="YouTubeQuotaExceeded", unit=MetricUnit.Count, value=1)
             self._summarize(stop)
             return
-        # Every active channel was visited: resume entries of channels no longer polled are dropped.
+        # Every live channel was visited: resume entries of channels no longer polled are dropped.
         for key in [k for k in self.run.cursor if k not in visited]:
             del self.run.cursor[key]
         self._summarize(None)

@@ -372,6 +372,31 @@ class AccountChange(_Frozen):
     _check_times = field_validator("at")(_utc)
 
 
+class CaptureState(StrEnum):
+    PENDING = "pending"  # retired; the reconciler has yet to read its threads one last time
+    TAKEN = "taken"
+    INCOMPLETE = "incomplete"  # given up on: FINAL_CAPTURE_ATTEMPTS failed, or the platform cannot be re-read
+
+
+FINAL_CAPTURE_ATTEMPTS = 3
+
+
+class FinalCapture(_Frozen):
+    """The last capture of a retired official account's content (Procedure 4007 (004): a site taken down is still a
+    public record): every thread the archive knows of the account re-read on the platform once, so what the
+    webhooks missed before it went away is kept. Taken by the reconciler after the retirement."""
+
+    state: CaptureState = CaptureState.PENDING
+    requested_at: datetime
+    finished_at: datetime | None = None
+    attempts: int = Field(default=0, ge=0)
+    threads: int = Field(default=0, ge=0)  # threads re-read
+    recorded: int = Field(default=0, ge=0)  # changes recorded that the archive lacked
+    error: str | None = None  # the last attempt's failure
+
+    _check_times = field_validator("requested_at", "finished_at")(_utc)
+
+
 class ChecklistEntry(_Frozen):
     item: DisclosureItem
     title: str
@@ -413,6 +438,8 @@ class Account(_Frozen):
     # channel id): the ``account_id`` of its content items and moderation cases. Linked by communications or IT;
     # platform sweeps and reports skip an account not yet linked.
     platform_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    # Set pending when an official account is retired; the reconciler takes it (FinalCapture).
+    final_capture: FinalCapture | None = None
 
     _check_times = field_validator("requested_at", "updated_at")(_utc)
 
@@ -654,6 +681,8 @@ class Account(_Frozen):
     ) -> Account:
         if not actor.strip():
             raise BadRequest("an actor is required")
+        if to is AccountStatus.RETIRED and self.status is not to and self.official:
+            changes.setdefault("final_capture", FinalCapture(requested_at=at))
         entry = AccountChange(
             action=action,
             from_status=self.status,
@@ -689,6 +718,60 @@ class Account(_Frozen):
             details={"platform_id": value, "previous": self.platform_id or ""},
             platform_id=value,
         )
+
+    # ----------------------------------------------------------------------------- final capture
+    def final_capture_taken(self, *, actor: str, at: datetime, threads: int, recorded: int) -> Account:
+        """The reconciler read every thread of the retired account once more: the capture is taken."""
+        capture = self._pending_capture()
+        taken = capture.model_copy(
+            update={
+                "state": CaptureState.TAKEN,
+                "finished_at": _need_time(at),
+                "attempts": capture.attempts + 1,
+                "threads": threads,
+                "recorded": recorded,
+                "error": None,
+            }
+        )
+        return self._change(
+            "final_capture_taken",
+            self.status,
+            actor=actor,
+            roles=(),
+            at=at,
+            details={"threads": str(threads), "recorded": str(recorded)},
+            final_capture=taken,
+        )
+
+    def final_capture_failed(self, *, actor: str, at: datetime, error: str, final: bool = False) -> Account:
+        """An attempt failed. After FINAL_CAPTURE_ATTEMPTS (or at once when ``final``: the platform cannot be
+        re-read at all) the capture is incomplete: the archive keeps what the webhooks and polls delivered."""
+        capture = self._pending_capture()
+        attempts = capture.attempts + 1
+        given_up = final or attempts >= FINAL_CAPTURE_ATTEMPTS
+        failed = capture.model_copy(
+            update={
+                "state": CaptureState.INCOMPLETE if given_up else CaptureState.PENDING,
+                "finished_at": _need_time(at) if given_up else None,
+                "attempts": attempts,
+                "error": error,
+            }
+        )
+        return self._change(
+            "final_capture_incomplete" if given_up else "final_capture_failed",
+            self.status,
+            actor=actor,
+            roles=(),
+            at=at,
+            reason=error,
+            details={"attempts": str(attempts)},
+            final_capture=failed,
+        )
+
+    def _pending_capture(self) -> FinalCapture:
+        if self.final_capture is None or self.final_capture.state is not CaptureState.PENDING:
+            raise Conflict(f"account {self.id} has no final capture waiting")
+        return self.final_capture
 
     # ----------------------------------------------------------------------------- stewards
     def steward(self, email: str) -> Steward | None:

@@ -114,6 +114,8 @@ def test_an_account_goes_from_active_through_warning_and_abandoned_to_retired(wo
         rotation = world.rotations()[quiet]
     assert retired["status"] == "retired"
     assert retired["stewards"] == []
+    # its content's final capture waits for the reconciler (tests/integration/test_reconciliation.py takes it)
+    assert retired["final_capture"]["state"] == "pending"
     assert rotation["reason"] == "retirement"
     assert set(rotation["kinds"]) == {"token", "password"}
     after = sweep_at(T0 + timedelta(days=81))

@@ -14,13 +14,14 @@ import pytest
 
 from infrastructure.local.fake_platforms import FakeComment, FakePlatforms
 from infrastructure.local.provision import Provisioned
-from shared import audit, catalogue, ingest, reconciliation, runs
+from shared import accounts_service, audit, catalogue, ingest, reconciliation, runs
+from shared.domain.accounts import FINAL_CAPTURE_ATTEMPTS, CaptureState
 from shared.domain.content import Actor, Author, Change, ContentEvent, ItemKind, ItemState, Platform
 from shared.domain.runs import Run, RunState
 from shared.errors import Unavailable
 from shared.store.content_store import ContentStore
 from shared.store.platforms import FacebookClient, InstagramClient, YouTubeClient
-from tests.integration.accounts_support import active_account
+from tests.integration.accounts_support import DIRECTOR, active_account
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -309,3 +310,104 @@ def test_youtube_threads_of_one_video(fake: FakePlatforms) -> None:
     page = YouTubeClient().comment_threads("UCa", "local-token", video_id="vid-1")
     assert [t.top_level.text for t in page.threads] == ["one"]
     assert fake.calls("youtube.commentThreads.list")[0].query["videoId"] == "vid-1"
+
+
+# --------------------------------------------------------------------------------------------- final capture
+def test_a_dormant_account_is_reconciled_and_a_retired_one_gets_its_final_capture_once(world: World) -> None:
+    # Given a Page with a recent thread and one from a month ago, every comment archived as delivered
+    account, page = world.account()
+    recent, old = f"{page}_2001", f"{page}_1001"
+    kept = world.comment("facebook", page, old, "Congratulations, graduates", minute=-30 * 24 * 60)
+    edited = world.comment("facebook", page, old, "Proud of you all", minute=-30 * 24 * 60 + 1)
+    deleted = world.comment("facebook", page, recent, "See you Friday")
+
+    # When the account is marked dormant and a recent comment is deleted with no webhook: it is still reconciled
+    accounts_service.move(account, "dormant", DIRECTOR, reason="no posts since spring")
+    world.fake.change_comment("facebook", deleted.comment_id, state="removed")
+    assert world.run()["recorded"] == {"removed": 1}
+
+    # When the month-old thread changes on the platform (an edit, and a reply never delivered), the live sweep
+    # does not look that far back
+    world.fake.change_comment("facebook", edited.comment_id, text="Proud of every one of you")
+    late = world.comment("facebook", page, old, "Where is the video?", delivered=False, minute=5)
+    assert world.run()["recorded"] == {}
+
+    # When communications retires the account: its final capture waits for the next run
+    retired = accounts_service.move(account, "retire", DIRECTOR, reason="the club has closed")
+    assert retired.final_capture is not None
+    assert retired.final_capture.state is CaptureState.PENDING
+
+    # Then the run re-reads every archived thread of it, of any date, and records what the archive lacked
+    summary = world.run()
+    assert summary["final_captures"] == {"taken": [account]}
+    assert summary["recorded"] == {"added": 1, "edited": 1}
+    assert world.item("facebook", page, late.comment_id).current.text == "Where is the video?"
+    assert world.item("facebook", page, edited.comment_id).current.text == "Proud of every one of you"
+    assert world.item("facebook", page, kept.comment_id).current.state is ItemState.VISIBLE
+    view = accounts_service.view(accounts_service.load(account).account)
+    assert view.final_capture is not None
+    assert (view.final_capture.state, view.final_capture.threads, view.final_capture.recorded) == (
+        CaptureState.TAKEN,
+        2,
+        2,
+    )
+    taken = [e for e in audit.log().for_resource(f"account:{account}") if "final_capture" in e.action]
+    assert [(e.action, e.actor) for e in taken] == [("account.final_capture_taken", "system:reconciliation")]
+    assert audit.verify().ok
+
+    # And only once: the next run neither re-reads it nor records anything
+    again = world.run()
+    assert (again["final_captures"], again["recorded"], again["accounts"]) == ({}, {}, 0)
+
+
+def test_a_final_capture_that_cannot_read_the_platform_is_incomplete_after_its_attempts(world: World) -> None:
+    # Given a Page retired with its token revoked
+    account, page = world.account()
+    world.comment("facebook", page, f"{page}_1", "Hello")
+    world.fake.revoke(world.tokens[account])
+    accounts_service.move(account, "retire", DIRECTOR, reason="abandoned since 2024")
+
+    # When runs try its final capture: each failed attempt is a problem of the run, tried again by the next
+    for attempt in range(1, FINAL_CAPTURE_ATTEMPTS):
+        summary = world.run()
+        assert summary["final_captures"] == {"failed": [account]}, attempt
+        capture = accounts_service.load(account).account.final_capture
+        assert capture is not None
+        assert (capture.state, capture.attempts) == (CaptureState.PENDING, attempt)
+        assert world.runs()[0].state is RunState.PARTIAL
+
+    # Then the last attempt gives up: incomplete, with why, audited; later runs leave it alone
+    assert world.run()["final_captures"] == {"incomplete": [account]}
+    capture = accounts_service.load(account).account.final_capture
+    assert capture is not None
+    assert capture.state is CaptureState.INCOMPLETE
+    assert capture.error is not None
+    assert "token" in capture.error.lower()
+    assert not any(token in capture.error for token in world.tokens.values())
+    actions = [
+        e.action for e in audit.log().for_resource(f"account:{account}") if "final_capture" in e.action
+    ]
+    assert actions == ["account.final_capture_failed"] * (FINAL_CAPTURE_ATTEMPTS - 1) + [
+        "account.final_capture_incomplete"
+    ]
+    assert world.run()["final_captures"] == {}
+
+
+def test_an_account_that_cannot_be_reread_is_recorded_incomplete_at_once(world: World) -> None:
+    # Given an X account and an unlinked Page, both retired
+    x_account = active_account("x", "1234567890", tokens=("x-token-0123456789", None))
+    unlinked = active_account("facebook", "0", linked=False)
+    for account in (x_account, unlinked):
+        accounts_service.move(account, "retire", DIRECTOR, reason="merged into the district account")
+
+    # When the run takes the final captures: neither can be re-read, and each says why
+    summary = world.run()
+    assert sorted(summary["final_captures"]["incomplete"]) == sorted([x_account, unlinked])
+    errors = {
+        a: accounts_service.load(a).account.final_capture.error  # type: ignore[union-attr]
+        for a in (x_account, unlinked)
+    }
+    assert errors == {
+        x_account: "x threads cannot be re-read",
+        unlinked: "the account was never linked to its platform id",
+    }

@@ -391,6 +391,7 @@ def test_unofficial_page_is_never_approved_activated_or_stewarded() -> None:
         page.confirm_disclosure("purpose", actor=COMMS, roles=C, at=at(1))
     retired = page.retire(actor=IT, roles=(Role.IT,), at=at(2), reason="page deleted by the PTA")
     assert retired.status is AccountStatus.RETIRED
+    assert retired.final_capture is None  # the district never archived an unofficial page
 
 
 def test_recording_an_unofficial_page_needs_communications_or_it() -> None:
@@ -701,3 +702,51 @@ def test_roles_may_be_any_iterable_and_plain_strings() -> None:
     account = requested().approve(actor=COMMS, roles=(r for r in ["communications"]), at=at(1))
     assert account.status is AccountStatus.APPROVED
     assert account.history[-1].roles == ("communications",)
+
+
+# --------------------------------------------------------------------------------------------- final capture
+SWEEP = "system:reconciliation"
+
+
+def test_retiring_an_official_account_leaves_its_final_capture_waiting() -> None:
+    retired = in_state(AccountStatus.RETIRED)
+    assert retired.final_capture == accounts.FinalCapture(requested_at=at(50))
+    assert active().final_capture is None
+
+
+def test_a_final_capture_is_taken_once() -> None:
+    taken = in_state(AccountStatus.RETIRED).final_capture_taken(actor=SWEEP, at=at(60), threads=4, recorded=2)
+    assert taken.final_capture is not None
+    assert (taken.final_capture.state, taken.final_capture.threads, taken.final_capture.recorded) == (
+        accounts.CaptureState.TAKEN,
+        4,
+        2,
+    )
+    assert (taken.status, taken.history[-1].action) == (AccountStatus.RETIRED, "final_capture_taken")
+    with pytest.raises(Conflict, match="no final capture waiting"):
+        taken.final_capture_taken(actor=SWEEP, at=at(61), threads=4, recorded=0)
+    with pytest.raises(Conflict, match="no final capture waiting"):
+        active().final_capture_failed(actor=SWEEP, at=at(61), error="x")
+
+
+def test_a_final_capture_is_given_up_after_its_attempts_or_at_once_when_final() -> None:
+    account = in_state(AccountStatus.RETIRED)
+    for attempt in range(1, accounts.FINAL_CAPTURE_ATTEMPTS + 1):
+        account = account.final_capture_failed(actor=SWEEP, at=at(60 + attempt), error="the platform is down")
+        assert account.final_capture is not None
+        assert account.final_capture.attempts == attempt
+    assert account.final_capture is not None
+    assert account.final_capture.state is accounts.CaptureState.INCOMPLETE
+    assert [c.action for c in account.history[-3:]] == [
+        "final_capture_failed",
+        "final_capture_failed",
+        "final_capture_incomplete",
+    ]
+    at_once = in_state(AccountStatus.RETIRED).final_capture_failed(
+        actor=SWEEP, at=at(60), error="x threads cannot be re-read", final=True
+    )
+    assert at_once.final_capture is not None
+    assert (at_once.final_capture.state, at_once.final_capture.attempts) == (
+        accounts.CaptureState.INCOMPLETE,
+        1,
+    )
