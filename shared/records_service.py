@@ -180,7 +180,7 @@ def item_retention(platform: str, account_id: str, item_id: str) -> RetentionVie
     held = {h.value.id: h.value for h in records().holds()}
     series_title = _series_title(kept.state.dan, kept.state.schedule_version)
     versions = []
-    for v in archive.versions(platform, account_id, item_id):
+    for v in archive.all_versions(platform, account_id, item_id):
         until, held_on = archive.lock_of(v)
         versions.append(
             VersionLock(key=v.key, version_id=v.version_id, retain_until=until, legal_hold=held_on)
@@ -317,14 +317,15 @@ def _in_scope(hold: Hold) -> Iterator[Stored]:
 
 
 def apply_hold(hold_id: str) -> dict[str, Any]:
-    """Legal hold on every version of every item in the hold's scope; each item marked (idempotent)."""
+    """Legal hold on every version of every item in the hold's scope, attachments included; each item marked
+    (idempotent)."""
     hold = _hold(hold_id).value
     if not hold.active:
         return {"hold": hold_id, "items": 0, "note": "released before it was applied"}
     items = versions = 0
     for stored in _in_scope(hold):
         item = stored.history.current
-        found = archive.versions(str(item.platform), item.account_id, item.item_id)
+        found = archive.all_versions(str(item.platform), item.account_id, item.item_id)
         archive.set_legal_hold(found, True)
         _update(stored, lambda r: r.model_copy(update={"holds": tuple(sorted({*r.holds, hold_id}))}))
         items, versions = items + 1, versions + len(found)
@@ -346,7 +347,9 @@ def release_hold_job(hold_id: str) -> dict[str, Any]:
         items += 1
         if kept is not None and not kept.holds:
             item = stored.history.current
-            archive.set_legal_hold(archive.versions(str(item.platform), item.account_id, item.item_id), False)
+            archive.set_legal_hold(
+                archive.all_versions(str(item.platform), item.account_id, item.item_id), False
+            )
             unlocked += 1
     audit.append(WORKER, "hold.lifted", f"hold:{hold_id}", {"items": items, "unlocked": unlocked})
     return {"hold": hold_id, "items": items, "unlocked": unlocked}
@@ -499,14 +502,7 @@ def dispose(batch_id: str) -> dict[str, Any]:
                 found, lambda r: r.model_copy(update={"disposed": Disposed.TRANSFERRED, "batch_id": batch_id})
             )
         else:
-            archive.delete_versions(
-                [
-                    *archive.versions(item.platform, item.account_id, item.item_id),
-                    *archive.versions_under(
-                        archive.attachments_prefix(item.platform, item.account_id, item.item_id)
-                    ),
-                ]
-            )
+            archive.delete_versions(archive.all_versions(item.platform, item.account_id, item.item_id))
             content().delete(item.platform, item.account_id, item.item_id)
     entry = domain.destruction_log_entry(batch, executed_at=at, method=method)
     if package is not None:

@@ -128,6 +128,15 @@ def versions(platform: str, account_id: str, item_id: str) -> list[ArchivedVersi
     return versions_under(item_prefix(platform, account_id, item_id))
 
 
+def all_versions(platform: str, account_id: str, item_id: str) -> list[ArchivedVersion]:
+    """Every stored version of everything archived for one item: its events and its attachments (what a legal hold
+    covers and a disposition destroys)."""
+    return [
+        *versions(platform, account_id, item_id),
+        *versions_under(attachments_prefix(platform, account_id, item_id)),
+    ]
+
+
 def versions_under(prefix: str) -> list[ArchivedVersion]:
     """Every stored version (and delete marker) of every archived object under ``prefix``; raises Unavailable."""
     bucket = get_settings().bucket_name(ARCHIVE)

@@ -67,6 +67,15 @@ class World:
         answer = self.s3.list_object_versions(Bucket=self.bucket, Prefix=f"events/facebook/{account}/{item}/")
         return list(answer.get("Versions", []))
 
+    def attachment_holds(self, account: str, item: str) -> set[str]:
+        """The legal hold status of each stored version of the item's attachments."""
+        return {
+            self.s3.head_object(Bucket=self.bucket, Key=v["Key"], VersionId=v["VersionId"]).get(
+                "ObjectLockLegalHoldStatus", "OFF"
+            )
+            for v in self.attachments(account, item)
+        }
+
     def attachments(self, account: str, item: str) -> list[dict[str, Any]]:
         """Every stored version and delete marker under the item's attachments prefix."""
         answer = self.s3.list_object_versions(
@@ -171,7 +180,9 @@ def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: W
         )["hold"]
         assert world.work() == 1
     assert {status for _, status in world.locks(PAGE, item)} == {"ON"}
+    assert world.attachment_holds(PAGE, item) == {"ON"}  # the photo is held with the item
     assert [h["id"] for h in retention(PAGE, item)["holds"]] == [hold["id"]]
+    assert len(retention(PAGE, item)["versions"]) == 3  # two events and the photo
 
     # Retention met, but the hold stands: nothing is proposed, and S3 itself refuses to delete a version.
     met = retain_until + timedelta(days=1)
@@ -186,6 +197,7 @@ def test_archive_removal_hold_release_eligibility_approval_and_deletion(world: W
         ok("POST", f"/holds/{hold['id']}/release", {"reason": "case settled"})
         world.work()
         assert {status for _, status in world.locks(PAGE, item)} == {"OFF"}
+        assert world.attachment_holds(PAGE, item) == {"OFF"}
         swept = ok("POST", "/disposition/sweep")
         assert swept["items_read"] == 1
         [batch_id] = swept["batches"]
