@@ -17,6 +17,8 @@ costs twice the write units): about one write per account plus batched calls.
    re-read and re-planned alone, and a follow-up entry (``supersedes`` the chunk's) records what is written
    instead, so every history locator points at an entry whose claim holds. Then the steward and checkout index
    items of the person are deleted in batch writes, and the offboarding record (the cumulative report) is put.
+   The offboarding record (the planned removals and every rotation) is also put *before* the first account write,
+   so that a failure part way leaves a repeated POST the rotations of the accounts already written.
 4. **Rotations** go to the ``rotations`` queue, ten to a batch; then the notices (``staff.offboarded``, and one
    ``account.below_two_admins`` listing every account left short). A queue failure is a 503 after the account
    changes are written: they stand, and a repeated POST re-sends the rotations.
@@ -212,17 +214,10 @@ def offboard(who: Identity, email: str, reason: str) -> OffboardingReport:
     rotations, new_rotations = _merge_rotations(record.rotations if record else [], plan, at)
     offboarding_id = record.offboarding_id if record else str(uuid.uuid4())
 
-    written, locators = _write(who, email, reason, offboarding_id, plan, stored, new_rotations)
-
-    removals = [RemovedFrom(account_id=i, role=StewardRole(_removed_role(a))) for i, a in written.items()]
-    if written or new_rotations:
-        accounts.delete_index_items(
-            [(i, steward_key(email)) for i in sorted({*stewarded, *written})]
-            + [(i, checkout_key(email)) for i in checked_out]
-        )
+    def saved(removals: Sequence[RemovedFrom], locators: Sequence[str]) -> _Record:
         kept = {r.account_id: r for r in (record.removed_from if record else [])}
         kept.update({r.account_id: r for r in removals})
-        record = _Record(
+        updated = _Record(
             email=email,
             offboarding_id=offboarding_id,
             first_at=record.first_at if record else at,
@@ -231,7 +226,25 @@ def offboard(who: Identity, email: str, reason: str) -> OffboardingReport:
             rotations=rotations,
             audit=[*(record.audit if record else []), *locators],
         )
-        accounts.save_offboarding(email, record.model_dump_json())
+        accounts.save_offboarding(email, updated.model_dump_json())
+        return updated
+
+    if plan.changed or new_rotations:
+        # The plan is saved before the first account is written: should a write fail part way, the accounts
+        # already written no longer show the person, and a repeated POST re-sends their rotations from here.
+        saved([RemovedFrom(account_id=r.account_id, role=r.role) for r in plan.removals], [])
+
+    written, locators = _write(who, email, reason, offboarding_id, plan, stored, new_rotations)
+
+    if written or new_rotations:
+        accounts.delete_index_items(
+            [(i, steward_key(email)) for i in sorted({*stewarded, *written})]
+            + [(i, checkout_key(email)) for i in checked_out]
+        )
+        record = saved(
+            [RemovedFrom(account_id=i, role=StewardRole(_removed_role(a))) for i, a in written.items()],
+            locators,
+        )
 
     current = {i: s.account for i, s in stored.items()} | written
     below = [

@@ -18,6 +18,7 @@ from infrastructure.local.provision import Provisioned
 from shared import accounts_service, audit, catalogue
 from shared.domain.accounts import DisclosureItem
 from shared.domain.credentials import parse_requests
+from shared.errors import Unavailable
 from shared.store import aws
 from shared.store.account_store import AccountStore
 from tests.conftest import REGION, FakeContext
@@ -326,6 +327,42 @@ def test_a_queue_failure_is_a_503_and_the_repeat_sends_the_rotations(world: Worl
     assert report["changed"] is False
     assert world.snapshot() == before
     assert {a: q["kinds"] for a, q in world.rotations().items()} == {acc: ["token", "password"]}
+
+
+def test_a_failure_part_way_leaves_the_repeat_the_rotations_of_the_accounts_already_written(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = account("yhs.news", {COACH: "admin", KIM: "admin"})
+    second = account("yhs.band", {COACH: "editor", KIM: "admin", ORTIZ: "admin"})
+    put = AccountStore.put
+    writes: list[str] = []
+
+    def failing_second_put(self: AccountStore, account: Any, before: Any) -> bool:
+        writes.append(account.id)
+        if len(writes) == 2:
+            raise Unavailable("the account registry could not be written")
+        return put(self, account, before)
+
+    monkeypatch.setattr(AccountStore, "put", failing_second_put)
+    status, answer = offboard()
+    assert status == 503, answer
+    written = writes[0]
+    stewards = [s["email"] for s in ok("GET", f"/accounts/{written}", "records.officer")["stewards"]]
+    assert COACH not in stewards  # the first write stands: the person no longer shows on that account
+    assert world.rotations() == {}
+
+    monkeypatch.setattr(AccountStore, "put", put)
+    status, report = offboard()
+    assert status == 200, report
+    assert sorted(r["account_id"] for r in report["removed_from"]) == sorted([first, second])
+    # the account written before the failure is rotated too: its rotation was saved with the plan
+    assert {a: q["kinds"] for a, q in world.rotations().items()} == {
+        first: ["token", "password"],
+        second: ["token"],
+    }
+    for acc in (first, second):
+        assert COACH not in [s["email"] for s in ok("GET", f"/accounts/{acc}", "records.officer")["stewards"]]
+    assert audit.verify().ok
 
 
 def test_an_account_changed_during_the_offboarding_is_replanned_with_a_follow_up_entry(
