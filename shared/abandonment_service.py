@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import accounts_service, audit, runs
-from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain import abandonment as domain
 from shared.domain.abandonment import SWEEP, SWEEP_ACTOR, Finding, Step, SweepConfig
@@ -32,6 +31,9 @@ from shared.store import rotation_queue
 from shared.store.account_store import AccountStore, status_key
 from shared.store.content_store import ContentStore
 from shared.store.vault import Vault
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 PAGE = 100
 SWEPT_STATES = (AccountStatus.ABANDONED, AccountStatus.DORMANT, AccountStatus.ACTIVE)

@@ -21,12 +21,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from heapq import merge
 from itertools import islice
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from shared import audit, notices, paging
-from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain import accounts as domain
 from shared.domain.accounts import (
@@ -52,6 +51,9 @@ from shared.store.account_store import (
     status_key,
     steward_key,
 )
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 Move = Literal["reject", "activate", "dormant", "abandon", "retire"]
 

@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
 from shared import audit, catalogue, requests_service, search_service
-from shared.api import Identity
 from shared.domain import package
 from shared.domain.audit import AuditEntry
 from shared.domain.content import ItemHistory, format_time
@@ -41,6 +40,9 @@ from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore
 from shared.store.records_store import Revised
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 QUEUE = "exports"
 EXPORTER = "system:export-worker"

@@ -23,12 +23,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from heapq import merge
 from itertools import islice
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from shared import audit, ingest, moderate, paging
-from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain.cases import (
     Case,
@@ -55,6 +54,9 @@ from shared.settings import get_settings
 from shared.store import archive, notifier, tokens
 from shared.store.case_store import StoredCase
 from shared.store.platforms import PlatformFailure
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 # The queue by default: every case still awaiting a person (the domain's QUEUE_STATES: a hidden comment awaits a
 # moderator's confirm or overturn too).

@@ -35,12 +35,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import audit, notices
-from shared.api import Identity
 from shared.domain import accounts as domain
 from shared.domain.accounts import Account, AdminShortfall, OffboardingPlan, StewardRole
 from shared.domain.checks import need_role
@@ -54,6 +53,9 @@ from shared.store.account_store import (
     checkout_key,
     steward_key,
 )
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 ACTION = "staff.offboarded"
 CHUNK = 50  # accounts per audit entry (about 8 KB of details)

@@ -23,12 +23,11 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from shared import audit
-from shared.api import Identity
 from shared.domain import retention as domain
 from shared.domain.content import format_time
 from shared.domain.item_retention import Disposed, ItemRetention, ref
@@ -39,6 +38,9 @@ from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore, Stored, item_key
 from shared.store.records_store import RecordsStore, Revised
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 SCHEDULE_RESOURCE = "retention:schedule"
 SWEEPER = "system:disposition-sweep"

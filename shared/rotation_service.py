@@ -35,10 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import catalogue, notices
-from shared.api import Identity
 from shared.domain import credentials as domain
 from shared.domain.accounts import Account
 from shared.domain.content import format_time
@@ -59,6 +58,9 @@ from shared.store.platforms import OAuthClient, PlatformFailure, PlatformRefused
 from shared.store.secrets import secret_fields
 from shared.store.vault import CURRENT, PENDING, StoredCredential, Vault, new_version_id, prefix
 from shared.vault_service import CredentialView, commit, district_domains, view
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 WORKER = "system:credential-rotation"
 SECRETS_MANAGER = "system:secretsmanager"

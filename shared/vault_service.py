@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from shared import audit
-from shared.api import Identity
 from shared.domain import accounts as accounts_domain
 from shared.domain import credentials as domain
 from shared.domain.content import format_time
@@ -36,6 +35,9 @@ from shared.store import notifier
 from shared.store.account_store import AccountStore
 from shared.store.audit_log import TransactionPart
 from shared.store.vault import StoredCredential, Vault, new_version_id, secret_name
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 NOTICE_KIND = "credential_checkout"
 
