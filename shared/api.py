@@ -26,7 +26,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from shared import catalogue
 from shared.catalogue import Role
-from shared.errors import StewardError, Unauthorized
+from shared.errors import BadRequest, StewardError, Unauthorized
 from shared.observability import logger
 from shared.settings import get_settings
 
@@ -151,9 +151,26 @@ def caller(router: APIGatewayRestResolver | APIGatewayRouter) -> Identity:
     return who
 
 
+class BadJson(BadRequest):
+    code = "bad_json"
+
+
+def json_body(text: str) -> Any:
+    """The request body parsed as JSON. Input ``json.loads`` cannot take without crashing (nesting deeper than
+    the interpreter's recursion limit, integers longer than its digit limit) is the caller's 400, not a 500."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise BadJson("the body is not valid JSON: it is nested too deeply") from None
+    except ValueError as exc:
+        raise BadJson(f"the body is not valid JSON: {exc}") from None
+
+
 def resolver() -> StewardResolver:
     """A validating resolver with role checks and the error mapping installed."""
-    app = StewardResolver(enable_validation=True)
+    app = StewardResolver(enable_validation=True, json_body_deserializer=json_body)
 
     @app.exception_handler(StewardError)
     def _steward_error(exc: StewardError) -> Response[str]:
@@ -211,8 +228,26 @@ _ERROR_CONTENT = {"application/json": {"model": ErrorBody}}
 BEARER = "cognito"
 
 
-def doc(method: str, path: str, ok: type[BaseModel] | None = None, ok_status: int = 200) -> dict[str, Any]:
-    """OpenAPI metadata for a route, taken from the route table (which must list it)."""
+# Answers a route gives beyond the ones every route can give, with what they mean.
+ERROR_STATUSES: dict[int, str] = {
+    404: "Nothing exists under an id in the path",
+    409: "The request conflicts with the current state; nothing was changed",
+    410: "It existed but is no longer available",
+}
+
+
+def doc(
+    method: str,
+    path: str,
+    ok: type[BaseModel] | None = None,
+    ok_status: int = 200,
+    errors: tuple[int, ...] = (),
+) -> dict[str, Any]:
+    """OpenAPI metadata for a route, taken from the route table (which must list it).
+
+    Besides 400, 413, 422 and 503 (and 401, 403 when a token is needed), a route with an id in its path documents
+    404, a route that changes state documents 409, and ``errors`` adds any other status of ``ERROR_STATUSES``.
+    """
     route = catalogue.find_route(method, path)
     if route is None:
         raise LookupError(f"{method} {path} is not in shared.catalogue.ROUTES")
@@ -226,6 +261,9 @@ def doc(method: str, path: str, ok: type[BaseModel] | None = None, ok_status: in
         422: {"description": "Invalid parameters or body", "content": _ERROR_CONTENT},
         503: {"description": "A dependency failed; nothing was changed", "content": _ERROR_CONTENT},
     }
+    implied = ((404,) if "{" in path else ()) + ((409,) if method != "GET" else ())
+    for status in (*implied, *errors):
+        responses[status] = {"description": ERROR_STATUSES[status], "content": _ERROR_CONTENT}
     if route.public:
         roles = "Public: no token needed."
     else:

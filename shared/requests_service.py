@@ -14,20 +14,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from pynamodb.transactions import TransactWrite
 
 from shared import audit
 from shared import records_service as records
-from shared.api import Identity
 from shared.domain import requests as domain
 from shared.domain import retention
 from shared.domain.requests import RecordsRequest, RequestStatus
 from shared.domain.retention import Hold, HoldKind
 from shared.errors import NotFound
 from shared.store.records_store import RecordsStore, Revised
+
+if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
+    from shared.api import Identity
 
 _Part = Callable[[TransactWrite], None]
 
@@ -125,7 +127,8 @@ def create(
 ) -> RequestView:
     at = _now()
     request = domain.create_request(
-        request_id=f"{received_on.strftime('%Y%m%d')}-{uuid.uuid4().hex[:8]}",
+        # isoformat pads the year to four digits (strftime's %Y does not below 1000), as the id pattern needs.
+        request_id=f"{received_on.isoformat().replace('-', '')}-{uuid.uuid4().hex[:8]}",
         requester=requester,
         received_on=received_on,
         text=text,

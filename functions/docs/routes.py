@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared import api, catalogue
 
@@ -48,6 +48,15 @@ def raw_paths() -> dict[str, Any]:
     return paths
 
 
+def raw_components() -> dict[str, Any]:
+    """The schemas those functions' paths refer to."""
+    schemas: dict[str, Any] = {}
+    for module in _route_modules():
+        if hasattr(module, "openapi_components"):
+            schemas.update(module.openapi_components())
+    return schemas
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> str:
     """Generated from the resolvers themselves: every route each function registers, with its schemas."""
@@ -70,10 +79,21 @@ def openapi_document() -> str:
         security_schemes={api.BEARER: HTTPBearer(bearerFormat="JWT", description="Cognito ID token")},
     ).model_dump(mode="json", by_alias=True, exclude_none=True)
     document["paths"].update(raw_paths())
-    document.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = (
-        api.ErrorBody.model_json_schema()
-    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = api.ErrorBody.model_json_schema()
+    schemas.update(raw_components())
     return json.dumps(document, separators=(",", ":"))
+
+
+class ApiDocument(BaseModel):
+    """The OpenAPI document; only its top level is described."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
 
 
 class Me(BaseModel):
@@ -83,7 +103,7 @@ class Me(BaseModel):
     roles: list[str]
 
 
-@router.get("/openapi.json", **api.doc("GET", "/openapi.json"))
+@router.get("/openapi.json", **api.doc("GET", "/openapi.json", ApiDocument))
 def openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=openapi_document())
 

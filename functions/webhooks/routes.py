@@ -13,7 +13,19 @@ from functions.webhooks.receiver import PLATFORM_OF
 from shared import catalogue
 from shared.domain import webhooks
 
-ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookError"}}}
+
+
+def openapi_components() -> dict[str, Any]:
+    """The receiver answers a refusal with ``{"message": ...}`` only (no ``code``, unlike the resolvers)."""
+    return {
+        "WebhookError": {
+            "title": "WebhookError",
+            "type": "object",
+            "required": ["message"],
+            "properties": {"message": {"title": "Message", "type": "string", "minLength": 1}},
+        }
+    }
 
 
 def _responses(*codes: tuple[int, str]) -> dict[str, Any]:

@@ -169,6 +169,8 @@ def shape_problem(platform: Platform, body: bytes) -> str | None:
         document = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         return "the body is not UTF-8 text"
+    except RecursionError:
+        return "the body is not JSON (nested too deeply)"
     except ValueError as exc:
         return f"the body is not JSON ({exc.__class__.__name__}: {exc})"
     if platform == "meta":
