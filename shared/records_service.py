@@ -436,14 +436,21 @@ def approve(who: Identity, batch_id: str, note: str = "") -> Batch:
     batch = stored.value
     active = [h.value for h in records().holds() if h.value.active]
     now_retained: dict[str, datetime | None] = {}
+    held_now: dict[str, tuple[str, ...]] = {}
     for candidate in batch.items:
         item = candidate.item
         found = content().get(item.platform, item.account_id, item.item_id)
         if found is not None and found.retention is not None and found.retention.disposed is None:
-            held = found.retention.holds
-            now_retained[item.key] = None if held else found.retention.state.retain_until
+            now_retained[item.key] = found.retention.state.retain_until
+            held_now[item.key] = tuple(found.retention.holds)
     after = domain.approve(
-        batch, actor=who.actor, roles=who.roles, at=_now(), holds=active, retention_now=now_retained
+        batch,
+        actor=who.actor,
+        roles=who.roles,
+        at=_now(),
+        holds=active,
+        retention_now=now_retained,
+        held_now=held_now,
     )
     audit.append(
         who.actor,

@@ -841,10 +841,12 @@ def approve(
     at: datetime,
     holds: Iterable[Hold],
     retention_now: Mapping[str, datetime | None],
+    held_now: Mapping[str, Iterable[str]] | None = None,
 ) -> Batch:
-    """Approve ``batch``: each item is checked again first. An item a hold now covers, one whose retention end
-    (``retention_now``, by item key: None when open again) is now later than ``at``, and one no longer in the
-    archive (no key) are dropped, with the reason; the rest stay to be disposed of."""
+    """Approve ``batch``: each item is checked again first. An item a hold now covers, one whose archive record
+    carries a hold (``held_now``, by item key: the hold ids), one whose retention end (``retention_now``, by item
+    key: None when open again) is now later than ``at``, and one no longer in the archive (no key) are dropped,
+    with the reason; the rest stay to be disposed of."""
     _need_role(roles, RECORDS_ROLES, "approving a disposition batch")
     actor, at = _need_actor(actor), _need_time(at)
     _need_state(batch, BatchState.PROPOSED, "approved")
@@ -854,10 +856,13 @@ def approve(
     for candidate in batch.items:
         key = candidate.item.key
         held = [hold for hold in active if covers(hold, candidate.item)]
+        marked = sorted((held_now or {}).get(key, ()))
         if held:
             dropped.append(
                 Dropped(item=key, reason=f"placed under hold '{held[0].matter}' after the proposal")
             )
+        elif marked:
+            dropped.append(Dropped(item=key, reason=f"under legal hold {', '.join(marked)}"))
         elif key not in retention_now:
             dropped.append(Dropped(item=key, reason="no longer in the archive"))
         elif (end := retention_now[key]) is None:

@@ -918,6 +918,20 @@ class TestApprove:
             gone.item.key: "no longer in the archive",
         }
 
+    def test_an_item_whose_record_carries_a_hold_is_dropped_as_held(self) -> None:
+        # the archive record names a hold the listing of active holds does not (placed in between the reads)
+        a = candidate("a", datetime(2028, 1, 1, tzinfo=UTC))
+        approved = approve(
+            proposed(a),
+            actor=OFFICER,
+            roles=R,
+            at=NOW,
+            holds=[],
+            retention_now={a.item.key: a.retain_until},
+            held_now={a.item.key: ("h-2", "h-1")},
+        )
+        assert {d.item: d.reason for d in approved.dropped} == {a.item.key: "under legal hold h-1, h-2"}
+
     def test_every_item_dropped_is_still_an_approval(self) -> None:
         a = candidate("a", datetime(2028, 1, 1, tzinfo=UTC))
         approved = approve(proposed(a), actor=OFFICER, roles=R, at=NOW, holds=[], retention_now={})
