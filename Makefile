@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_LINK_MODE := copy
 
-.PHONY: help install run test test-fast lint format synth deploy bootstrap bench clean
+.PHONY: help install run test test-fast lint format synth deploy bootstrap bench fuzz load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,15 @@ deploy: install ## deploy to the AWS account of your current credentials
 
 bench: .venv/.synced ## benchmarks: a table and bench/results.json
 	$(UV) run python -m bench
+
+FUZZ_EXAMPLES ?= 50
+fuzz: .venv/.synced ## the schema fuzz at length: FUZZ_EXAMPLES new examples per route, role and mode
+	STEWARD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) STEWARD_FUZZ_RANDOM=1 $(UV) run pytest -q -p no:cacheprovider tests/e2e/test_fuzz.py
+
+DELIVERIES ?= 10000
+SENDERS ?= 20
+load: .venv/.synced ## load test: DELIVERIES signed webhooks from SENDERS senders on loopback; lost, duplicated, latency
+	$(UV) run python -m bench.load --deliveries $(DELIVERIES) --senders $(SENDERS)
 
 clean: ## remove build output
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache

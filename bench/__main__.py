@@ -98,18 +98,17 @@ def main() -> int:
     print(f"{'benchmark':30} {'measured':>14} {'floor':>14} {'ratio':>8}  target")
     for row in rows:
         print(_line(row))
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "measured_at": datetime.now(UTC).isoformat(),
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "results": rows,
-            },
-            indent=2,
-        )
-        + "\n"
+    # Other sections of the file (``load``: ``make load``) are kept: they are measured by their own commands.
+    kept = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    kept.update(
+        {
+            "measured_at": datetime.now(UTC).isoformat(),
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "results": rows,
+        }
     )
+    RESULTS.write_text(json.dumps(kept, indent=2) + "\n")
     print(f"\nwritten to {RESULTS}")
     return 0
 

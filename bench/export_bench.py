@@ -33,10 +33,7 @@ processor writes it; a few threads, for the seeding only), and every ``CUSTODY``
 from __future__ import annotations
 
 import gc
-import http.client
 import os
-import socket
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -48,6 +45,7 @@ from typing import Any
 import boto3
 
 from bench.audit_bench import REGION, _environment
+from infrastructure.local.moto_process import MotoProcess
 
 SMALL_PAGE = "104000000000001"
 LARGE_PAGE = "104000000000002"
@@ -64,35 +62,10 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _start_server() -> tuple[subprocess.Popen[bytes], str]:
+def _start_server() -> tuple[MotoProcess, str]:
     """A moto server in a process of its own (its storage stays out of this process's heap)."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            probe.request("GET", "/moto-api/")
-            probe.getresponse().read()
-            probe.close()
-            return server, endpoint
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                raise RuntimeError("the moto server did not start") from None
-            time.sleep(0.2)
+    server = MotoProcess()
+    return server, server.start()
 
 
 def _events(account_id: str, count: int) -> Iterator[list[Any]]:
@@ -304,8 +277,7 @@ def run(small: int, large: int) -> list[dict[str, Any]]:
         assert large_items == large, large_items
         _log(f"traced build of {large}: peak {large_peak} bytes ({large_seconds:.1f} s)")
     finally:
-        server.kill()
-        server.wait()
+        server.stop()
         os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
         get_settings.cache_clear()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import logging
 import threading
 import time
 import urllib.request
@@ -28,6 +29,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from shared import catalogue
+
+_log = logging.getLogger("steward.local.gateway")
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -204,7 +207,16 @@ class Gateway:
             except InvalidToken as exc:
                 return json_reply(HTTPStatus.UNAUTHORIZED, str(exc), "unauthorized")
         event = to_event(route, params, method, target, headers, body, claims, source_ip)
-        return from_result(self.invoke(route.function, event))
+        try:
+            result = self.invoke(route.function, event)
+        except Exception:  # noqa: BLE001 (a function that crashed: API Gateway's 502; the trace is logged)
+            _log.exception("function %s raised on %s %s", route.function, method, path)
+            return Reply(
+                HTTPStatus.BAD_GATEWAY,
+                {"Content-Type": "application/json"},
+                json.dumps({"message": "Internal server error"}).encode(),
+            )
+        return from_result(result)
 
 
 def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:

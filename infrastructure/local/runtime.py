@@ -9,7 +9,6 @@ everything is.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -61,13 +60,10 @@ class LocalRuntime:
     state: dict[str, Any] = field(default_factory=dict)
 
     def start(self) -> dict[str, Any]:
-        from moto.server import ThreadedMotoServer
+        from infrastructure.local.moto_process import MotoProcess
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.moto_port, verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        endpoint = f"http://{moto_host}:{moto_port}"
+        self._moto = MotoProcess(self.host, self.moto_port)
+        endpoint = self._moto.start()
         apply_environment(local_environment(endpoint))
 
         from infrastructure.local.fake_platforms import FakePlatforms

@@ -87,20 +87,21 @@ class LocalSteward:
 def start_local(tmp: Path) -> Iterator[LocalSteward]:
     state_file = tmp / "local.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infrastructure.cli", "--state", str(state_file), "local", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The runtime's output goes to a file: a pipe nobody reads would block it once full.
+    log = tmp / "local.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infrastructure.cli", "--state", str(state_file), "local", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 90
     while not state_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read() if process.stdout else ""
-            pytest.fail(f"the local runtime did not start:\n{output}")
+            pytest.fail(f"the local runtime did not start:\n{log.read_text(errors='replace')}")
         time.sleep(0.1)
     try:
         yield LocalSteward(state_file=state_file, state=json.loads(state_file.read_text()))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infrastructure.local.gateway import _claim_string, from_result, is_binary, to_event
+from infrastructure.local.gateway import Gateway, _claim_string, from_result, is_binary, to_event
 from shared import catalogue
 
 
@@ -74,3 +74,13 @@ def test_integration_results_become_replies() -> None:
     )
     assert binary.body == b"\x00\x01"
     assert from_result({"no": "status"}).status == 502
+
+
+def test_a_function_that_raises_is_api_gateways_502_not_a_dropped_connection() -> None:
+    def crashing(function: str, event: dict[str, object]) -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    gateway = Gateway(verifier=None, invoke=crashing)  # type: ignore[arg-type]  # a public route needs no verifier
+    reply = gateway.handle("GET", "/health", {}, b"", "127.0.0.1")
+    assert reply.status == 502
+    assert json.loads(reply.body) == {"message": "Internal server error"}
