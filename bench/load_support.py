@@ -11,10 +11,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
-import os
 import random
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,8 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-
+from infrastructure.local import spawn
 from shared.domain import webhooks
 from shared.domain.webhooks import Platform
 
@@ -231,55 +227,15 @@ def plan(deliveries: int, senders: int, *, duplicate_share: float = 0.1, seed: i
 # --------------------------------------------------------------------------------------------- runtime
 @contextmanager
 def local_runtime(workdir: Path | None = None, timeout: float = 120) -> Iterator[dict[str, Any]]:
-    """A fresh ``steward local`` in a subprocess on a free port; yields its state. Its output goes to a log file
-    (a pipe nobody reads would block it once full)."""
-    with tempfile.TemporaryDirectory(prefix="steward-load-") as tmp:
-        where = workdir or Path(tmp)
-        state_file, log = where / "local.json", where / "runtime.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_"))}
-        with log.open("w") as out:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "infrastructure.cli",
-                    "--state",
-                    str(state_file),
-                    "local",
-                    "--port",
-                    "0",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + timeout
-                while not state_file.exists():
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the local runtime did not start:\n{log.read_text()[-4000:]}")
-                    time.sleep(0.1)
-                state: dict[str, Any] = json.loads(state_file.read_text())
-                state["log"] = str(log)
-                yield state
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+    """A fresh ``steward local`` in a subprocess on a free port (infrastructure.local.spawn); yields its state."""
+    with (
+        tempfile.TemporaryDirectory(prefix="steward-load-") as tmp,
+        spawn.spawned(workdir or Path(tmp), timeout) as state,
+    ):
+        yield state
 
 
-def client(state: dict[str, Any], service: str) -> Any:
-    """A boto3 client of the runtime's moto server."""
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=state["endpoint"],
-        region_name=state["region"],
-        aws_access_key_id="steward-local",
-        aws_secret_access_key="steward-local",  # noqa: S106 - the local moto server's development value
-    )
+client = spawn.client
 
 
 def secrets(state: dict[str, Any]) -> dict[Platform, str]:

@@ -85,6 +85,19 @@ def openapi_document() -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
+def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """An OpenAPI document's operations by (METHOD, path)."""
+    return {
+        (method.upper(), path): op
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in HTTP_METHODS
+    }
+
+
 class ApiDocument(BaseModel):
     """The OpenAPI document; only its top level is described."""
 

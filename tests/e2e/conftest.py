@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from infrastructure.local import spawn
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,15 +40,7 @@ class LocalSteward:
 
     def client(self, service: str) -> Any:
         """A boto3 client of the running system's moto server."""
-        import boto3
-
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.state["endpoint"],
-            region_name=self.state["region"],
-            aws_access_key_id="steward-local",
-            aws_secret_access_key="steward-local",
-        )
+        return spawn.client(self.state, service)
 
     def token(self, role: str) -> str:
         result = self.steward("token", "--role", role)
@@ -85,32 +77,8 @@ class LocalSteward:
 
 
 def start_local(tmp: Path) -> Iterator[LocalSteward]:
-    state_file = tmp / "local.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_"))}
-    # The runtime's output goes to a file: a pipe nobody reads would block it once full.
-    log = tmp / "local.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.cli", "--state", str(state_file), "local", "--port", "0"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 90
-    while not state_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the local runtime did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.1)
-    try:
-        yield LocalSteward(state_file=state_file, state=json.loads(state_file.read_text()))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with spawn.spawned(tmp, timeout=90) as state:
+        yield LocalSteward(state_file=Path(state["state_file"]), state=state)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from functions.docs.routes import operations
 from shared import catalogue
 from shared.catalogue import Role
 from shared.domain import webhooks
@@ -36,7 +37,6 @@ from tests.e2e.conftest import LocalSteward
 pytestmark = pytest.mark.e2e
 
 DELIVERIES = Path(__file__).resolve().parents[2] / "events" / "deliveries"
-HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 PROTECTED = tuple(r for r in catalogue.ROUTES if not r.public)
 PUBLIC = tuple(r for r in catalogue.ROUTES if r.public)
 # Well-formed ids of resources that do not exist: a refused call must be refused before anything is looked up.
@@ -695,19 +695,10 @@ def document(world: World) -> dict[str, Any]:
     return doc
 
 
-def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (method.upper(), path): op
-        for path, item in document["paths"].items()
-        for method, op in item.items()
-        if method in HTTP_METHODS
-    }
-
-
 # --------------------------------------------------------------------------------------------- the tests
 def test_the_matrix_covers_the_route_table_and_the_served_document(document: dict[str, Any]) -> None:
     table = {r.key: r for r in catalogue.ROUTES}
-    served = _operations(document)
+    served = operations(document)
     assert sorted(set(table) - set(served)) == [], "in ROUTES but not in /openapi.json"
     assert sorted(set(served) - set(table)) == [], "in /openapi.json but not in ROUTES"
     for key, route in table.items():

@@ -8,25 +8,14 @@ from typing import Any
 
 import pytest
 
-from functions.docs.routes import api_routers, openapi_document, raw_paths
+from functions.docs.routes import api_routers, openapi_document, operations, raw_paths
 from shared import api, catalogue
-
-HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(openapi_document())
     return doc
-
-
-def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (method.upper(), path): op
-        for path, item in document["paths"].items()
-        for method, op in item.items()
-        if method in HTTP_METHODS
-    }
 
 
 def test_the_document_is_openapi_3_1(document: dict[str, Any]) -> None:
@@ -37,15 +26,15 @@ def test_the_document_is_openapi_3_1(document: dict[str, Any]) -> None:
 def test_every_route_in_the_table_is_served_and_documented(
     document: dict[str, Any], route: catalogue.Route
 ) -> None:
-    operations = _operations(document)
-    assert route.key in operations, f"{route.method} {route.path} is in ROUTES but no resolver serves it"
-    assert operations[route.key]["summary"] == route.summary
-    assert operations[route.key]["tags"] == [route.function]
+    served = operations(document)
+    assert route.key in served, f"{route.method} {route.path} is in ROUTES but no resolver serves it"
+    assert served[route.key]["summary"] == route.summary
+    assert served[route.key]["tags"] == [route.function]
 
 
 def test_every_documented_operation_is_in_the_route_table(document: dict[str, Any]) -> None:
     table = {r.key for r in catalogue.ROUTES}
-    assert set(_operations(document)) - table == set()
+    assert set(operations(document)) - table == set()
 
 
 def test_routes_are_served_only_by_their_own_function() -> None:
@@ -67,7 +56,7 @@ def test_routes_are_served_only_by_their_own_function() -> None:
 def test_every_protected_operation_documents_401_403_and_needs_the_bearer_scheme(
     document: dict[str, Any], route: catalogue.Route
 ) -> None:
-    op = _operations(document)[route.key]
+    op = operations(document)[route.key]
     assert {"401", "403"} <= set(op["responses"])
     assert op["security"] == [{api.BEARER: []}]
     assert op["x-steward-roles"] == sorted(route.roles)
@@ -78,7 +67,7 @@ def test_every_protected_operation_documents_401_403_and_needs_the_bearer_scheme
     "route", [r for r in catalogue.ROUTES if r.public], ids=lambda r: f"{r.method} {r.path}"
 )
 def test_public_operations_need_no_token(document: dict[str, Any], route: catalogue.Route) -> None:
-    op = _operations(document)[route.key]
+    op = operations(document)[route.key]
     assert not op.get("security")
     assert not document.get("security"), "a global security requirement would apply to public routes too"
     # No token is asked for; a signed webhook may still document 401 for a bad signature.
@@ -86,7 +75,7 @@ def test_public_operations_need_no_token(document: dict[str, Any], route: catalo
 
 
 def test_path_parameters_are_typed(document: dict[str, Any]) -> None:
-    params = _operations(document)[("GET", "/audit/chains/{chain}")]["parameters"]
+    params = operations(document)[("GET", "/audit/chains/{chain}")]["parameters"]
     chain = next(p for p in params if p["name"] == "chain")
     assert chain["in"] == "path"
     assert chain["required"] is True
