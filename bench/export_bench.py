@@ -224,8 +224,8 @@ def run(small: int, large: int) -> list[dict[str, Any]]:
     _environment()
     from infrastructure.local.provision import provision
     from shared import export_service
-    from shared.api import Identity
     from shared.catalogue import Role
+    from shared.identity import Identity
     from shared.settings import get_settings
     from shared.store import archive, aws
     from shared.store.content_store import ContentStore

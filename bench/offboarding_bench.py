@@ -95,8 +95,8 @@ def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
     _environment()
     from infrastructure.local.provision import provision
     from shared import catalogue, offboarding_service
-    from shared.api import Identity
     from shared.catalogue import Role
+    from shared.identity import Identity
     from shared.settings import get_settings
     from shared.store import aws
     from shared.store.account_store import OFFBOARDING, AccountRecord, offboarding_key

@@ -37,9 +37,9 @@ READS = ("Query", "GetItem", "BatchGetItem", "Scan", "TransactGetItems")
 def _template() -> Any:
     """One active, linked official account built through the services (as a communications director and IT)."""
     from shared import accounts_service
-    from shared.api import Identity
     from shared.catalogue import Role
     from shared.domain.accounts import DisclosureItem, StewardRole
+    from shared.identity import Identity
 
     def person(name: str, *roles: Role) -> Identity:
         return Identity(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared import accounts_service, audit, runs
 from shared.catalogue import Role
@@ -27,13 +27,11 @@ from shared.domain.accounts import Account, AccountPlatform, AccountStatus
 from shared.domain.checks import need_role
 from shared.domain.credentials import DueReason, RotationRequest, kinds_of
 from shared.errors import StewardError
+from shared.identity import Identity
 from shared.store import rotation_queue
 from shared.store.account_store import AccountStore, status_key
 from shared.store.content_store import ContentStore
 from shared.store.vault import Vault
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 PAGE = 100
 SWEPT_STATES = (AccountStatus.ABANDONED, AccountStatus.DORMANT, AccountStatus.ACTIVE)

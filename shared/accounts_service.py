@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from heapq import merge
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,7 @@ from shared.domain.accounts import (
     StewardRole,
 )
 from shared.errors import BadRequest, Conflict, InvalidParameter, NotFound
+from shared.identity import Identity
 from shared.observability import logger
 from shared.store.account_store import (
     AccountStore,
@@ -51,9 +52,6 @@ from shared.store.account_store import (
     status_key,
     steward_key,
 )
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 Move = Literal["reject", "activate", "dormant", "abandon", "retire"]
 

@@ -21,32 +21,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from pynamodb.exceptions import PynamoDBException
 
 from shared import catalogue
 from shared.catalogue import Role
 from shared.errors import BadRequest, StewardError, Unauthorized
+from shared.identity import Identity
 from shared.observability import logger
 from shared.settings import get_settings
 
 _SPLIT = re.compile(r"[\s,\[\]]+")
-
-
-class Identity(BaseModel):
-    """The caller, from the Cognito claims the authorizer checked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    subject: str
-    username: str
-    email: str | None
-    roles: frozenset[Role]
-
-    @property
-    def actor(self) -> str:
-        """How the caller appears in the audit trail."""
-        return f"user:{self.username}"
 
 
 class ErrorBody(BaseModel):

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -35,14 +35,12 @@ from shared.domain.package import Archived, Export, ExportState, ItemRecord
 from shared.domain.redaction import RedactionRules
 from shared.domain.search import SearchQuery
 from shared.errors import BadRequest, Conflict, Gone, NotFound, StewardError, Unavailable
+from shared.identity import Identity
 from shared.observability import logger
 from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore
 from shared.store.records_store import Revised
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 QUEUE = "exports"
 EXPORTER = "system:export-worker"

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from heapq import merge
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -49,14 +49,12 @@ from shared.domain.content import (
 )
 from shared.domain.moderation import Action, Category, Citation, engine
 from shared.errors import Conflict, InvalidParameter, NotFound, Unavailable
+from shared.identity import Identity
 from shared.observability import logger
 from shared.settings import get_settings
 from shared.store import archive, notifier, tokens
 from shared.store.case_store import StoredCase
 from shared.store.platforms import PlatformFailure
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 # The queue by default: every case still awaiting a person (the domain's QUEUE_STATES: a hidden comment awaits a
 # moderator's confirm or overturn too).

@@ -35,7 +35,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,7 @@ from shared.domain.accounts import Account, AdminShortfall, OffboardingPlan, Ste
 from shared.domain.checks import need_role
 from shared.domain.credentials import CredentialKind, DueReason, RotationRequest
 from shared.errors import BadRequest, Conflict, StewardError
+from shared.identity import Identity
 from shared.observability import logger
 from shared.store import rotation_queue
 from shared.store.account_store import (
@@ -53,9 +54,6 @@ from shared.store.account_store import (
     checkout_key,
     steward_key,
 )
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 ACTION = "staff.offboarded"
 CHUNK = 50  # accounts per audit entry (about 8 KB of details)

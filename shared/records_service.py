@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -33,14 +33,12 @@ from shared.domain.content import format_time
 from shared.domain.item_retention import Disposed, ItemRetention, ref
 from shared.domain.retention import Batch, BatchState, Candidate, Disposition, Hold, HoldKind, Schedule
 from shared.errors import BadRequest, Conflict, NotFound
+from shared.identity import Identity
 from shared.observability import logger
 from shared.settings import get_settings
 from shared.store import archive, exports, queues
 from shared.store.content_store import ContentStore, Stored, item_key
 from shared.store.records_store import RecordsStore, Revised
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 SCHEDULE_RESOURCE = "retention:schedule"
 SWEEPER = "system:disposition-sweep"

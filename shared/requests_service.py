@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 from pynamodb.transactions import TransactWrite
@@ -26,10 +26,8 @@ from shared.domain import retention
 from shared.domain.requests import RecordsRequest, RequestStatus
 from shared.domain.retention import Hold, HoldKind
 from shared.errors import NotFound
+from shared.identity import Identity
 from shared.store.records_store import RecordsStore, Revised
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 _Part = Callable[[TransactWrite], None]
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared import catalogue, notices
 from shared.domain import credentials as domain
@@ -51,6 +51,7 @@ from shared.domain.credentials import (
     RotationStep,
 )
 from shared.errors import BadRequest, ConfigurationError, Conflict, NotFound, StewardError, Unavailable
+from shared.identity import Identity
 from shared.observability import logger
 from shared.store import rotation_queue
 from shared.store.account_store import AccountStore
@@ -58,9 +59,6 @@ from shared.store.platforms import OAuthClient, PlatformFailure, PlatformRefused
 from shared.store.secrets import secret_fields
 from shared.store.vault import CURRENT, PENDING, StoredCredential, Vault, new_version_id, prefix
 from shared.vault_service import CredentialView, commit, district_domains, view
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 WORKER = "system:credential-rotation"
 SECRETS_MANAGER = "system:secretsmanager"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -30,14 +30,12 @@ from shared.domain import credentials as domain
 from shared.domain.content import format_time
 from shared.domain.credentials import Credential, CredentialEvent, CredentialValues
 from shared.errors import Conflict, NotFound, StewardError
+from shared.identity import Identity
 from shared.observability import logger
 from shared.store import notifier
 from shared.store.account_store import AccountStore
 from shared.store.audit_log import TransactionPart
 from shared.store.vault import StoredCredential, Vault, new_version_id, secret_name
-
-if TYPE_CHECKING:  # the API framework is not loaded by the queue and schedule paths
-    from shared.api import Identity
 
 NOTICE_KIND = "credential_checkout"
 

@@ -8,9 +8,9 @@ import uuid
 from datetime import datetime
 
 from shared import accounts_service, vault_service
-from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain.content import Change, ContentEvent
+from shared.identity import Identity
 
 DOMAIN = "district.example.org"
 DIRECTOR = Identity(

@@ -19,11 +19,11 @@ from functions.reports_api.handler import handler as reports_api
 from infrastructure.local.fake_platforms import FakePlatforms
 from infrastructure.local.provision import Provisioned
 from shared import accounts_service, audit, ingest, requests_service, runs, vault_service
-from shared.api import Identity
 from shared.catalogue import Role
 from shared.domain.accounts import DisclosureItem, StewardRole
 from shared.domain.cases import Case, CaseState
 from shared.domain.reports import csv_columns
+from shared.identity import Identity
 from shared.store.case_store import CaseStore
 from tests.conftest import FakeContext
 from tests.events import rest_event
