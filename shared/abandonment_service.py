@@ -90,7 +90,8 @@ def _last_posts(page: list[Account]) -> dict[str, datetime]:
 def sweep(now: datetime | None = None) -> dict[str, Any]:
     """One run over every swept account; the run record's summary."""
     at = now or _now()
-    with runs.recorded(SWEEP, at) as run:
+
+    def work(run: runs.Recorder) -> None:
         tally = _Tally(run, config(), at)
         for status in SWEPT_STATES:
             for page in _pages(status):
@@ -101,7 +102,8 @@ def sweep(now: datetime | None = None) -> dict[str, Any]:
                     tally.page([a for a in page if a.id not in tally.moved])
         run.cursor = {}
         run.summary = {"steps": tally.steps, "signals": tally.signals, "not_linked": tally.unlinked}
-    return {"run": run.run.id, **run.summary}
+
+    return runs.execute(SWEEP, work, at)
 
 
 class _Tally:

@@ -79,13 +79,11 @@ class Tally:
 def reconcile(
     *, platforms: Platforms | None = None, now: datetime | None = None, window_days: int = WINDOW_DAYS
 ) -> dict[str, Any]:
-    """One run of the sweep over every active account; returns the run's summary (with its id)."""
-    with runs.recorded(SWEEP, now=now) as run:
-        sweep = _Sweep(run, platforms or Platforms(), now or datetime.now(UTC), window_days)
-        sweep.visit_all()
-        run_id = run.run.id
-        summary = dict(run.summary)
-    return {"run": run_id, **summary}
+    """One run of the sweep over every live account; returns the run's summary (with its id)."""
+    at = now or datetime.now(UTC)
+    return runs.execute(
+        SWEEP, lambda run: _Sweep(run, platforms or Platforms(), at, window_days).visit_all(), at
+    )
 
 
 class _Sweep:

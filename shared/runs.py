@@ -11,6 +11,9 @@ metrics and lets the next run pick up where a failed one stopped.
                 run.problem(account.id, exc.message)   # one account's error does not stop the sweep
         run.cursor = {}                                 # finished: nothing to resume
 
+A scheduled handler calls ``runs.execute(sweep, work)``, which runs ``work(recorder)`` inside :func:`recorded` and
+answers the run's summary with its id.
+
 A run is saved when it starts (``running``) and when it ends: ``succeeded``, ``partial`` (problems met) or
 ``failed`` (an error stopped it; the error is re-raised after the record is saved, so the schedule's own retry
 and dead-letter queue see it too). Metrics per sweep (dimension ``sweep``): ``RunItemsSeen``, ``RunActions``,
@@ -20,7 +23,7 @@ and dead-letter queue see it too). Metrics per sweep (dimension ``sweep``): ``Ru
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -94,6 +97,14 @@ def recorded(sweep: str, now: datetime | None = None) -> Iterator[Recorder]:
     _emit(final)
     store().save(final)
     logger.info("sweep run finished", extra={"run": final.model_dump(mode="json", exclude={"problems"})})
+
+
+def execute(sweep: str, work: Callable[[Recorder], None], now: datetime | None = None) -> dict[str, Any]:
+    """One recorded run of ``sweep``: ``work`` counts on the recorder and sets its summary (and cursor); returns
+    the summary with the run's id (what a scheduled handler answers)."""
+    with recorded(sweep, now) as recorder:
+        work(recorder)
+    return {"run": recorder.run.id, **recorder.summary}
 
 
 def _emit(run: Run) -> None:

@@ -176,12 +176,9 @@ def poll(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """One run of the sweep over every live YouTube account; returns the run's summary (with its id)."""
-    with runs.recorded(SWEEP, now=now) as run:
-        sweep = _Sweep(run, platforms or Platforms(), pages_per_channel)
-        sweep.visit_all()
-        run_id = run.run.id
-        summary = dict(run.summary)
-    return {"run": run_id, **summary}
+    return runs.execute(
+        SWEEP, lambda run: _Sweep(run, platforms or Platforms(), pages_per_channel).visit_all(), now
+    )
 
 
 class _Sweep:

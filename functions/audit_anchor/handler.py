@@ -8,13 +8,15 @@ ACTOR = "system:audit-anchor"
 SWEEP = "audit-anchor"
 
 
+def _anchor(run: runs.Recorder) -> None:
+    result = audit.anchor(ACTOR, "scheduled")
+    run.saw(len(result.chains))
+    run.did()
+    run.summary = {"anchor": result.key, "chains": len(result.chains)}
+
+
 def anchor(event: dict[str, Any]) -> dict[str, Any]:
-    with runs.recorded(SWEEP) as run:
-        result = audit.anchor(ACTOR, "scheduled")
-        run.saw(len(result.chains))
-        run.did()
-        run.summary = {"anchor": result.key, "chains": len(result.chains)}
-    return {"run": run.run.id, **run.summary}
+    return runs.execute(SWEEP, _anchor)
 
 
 handler = handlers.scheduled(anchor)

@@ -31,12 +31,13 @@ def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 event=event, record_handler=process, processor=processor, context=context
             )
         )
-    with runs.recorded(SWEEP) as run:
-        summary = records_service.sweep(reapply=True)
-        run.saw(summary["items_read"])
-        run.did(len(summary["batches"]))
-        run.summary = summary
-    return {"run": run.run.id, **summary}
+    return runs.execute(SWEEP, _sweep)
+
+
+def _sweep(run: runs.Recorder) -> None:
+    run.summary = records_service.sweep(reapply=True)
+    run.saw(run.summary["items_read"])
+    run.did(len(run.summary["batches"]))
 
 
 handler = handlers.entry(work, "id")

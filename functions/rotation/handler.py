@@ -49,12 +49,13 @@ def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 event=event, record_handler=process, processor=processor, context=context
             )
         )
-    with runs.recorded(SWEEP) as run:
-        summary = rotation_service.sweep()
-        run.saw(summary["due"])
-        run.did(summary["queued"])
-        run.summary = dict(summary)
-    return {"run": run.run.id, **summary}
+    return runs.execute(SWEEP, _sweep)
+
+
+def _sweep(run: runs.Recorder) -> None:
+    run.summary = dict(rotation_service.sweep())
+    run.saw(run.summary["due"])
+    run.did(run.summary["queued"])
 
 
 handler = handlers.entry(work, "id")
