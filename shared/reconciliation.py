@@ -39,11 +39,11 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from shared import accounts_service, ingest, linked_accounts, runs
+from shared import accounts_service, ingest, linked_accounts, runs, vault_service
 from shared.domain.accounts import Account, CaptureState
 from shared.domain.content import Actor, Author, ContentItem, Platform, format_time
 from shared.domain.reconcile import Listing, Seen, compare
-from shared.errors import BadRequest, Conflict
+from shared.errors import BadRequest, Conflict, StewardError
 from shared.observability import logger, metrics
 from shared.store.content_store import ContentStore
 from shared.store.platforms import (
@@ -160,15 +160,15 @@ class _Sweep:
             return
         platform = Platform(str(account.platform))
         roots = self._threads(platform, account.platform_id, None)
-        token = linked_accounts.token(account, self.run, {}) if roots else None
-        if roots and token is None:
-            self._capture_failed(account, "there is no platform token to read its threads with")
-            return
-        try:
-            recorded = self._reread(platform, account.platform_id, roots, token) if token else 0
-        except (PlatformFailure, BadRequest) as exc:
-            self.run.problem(_subject(account), f"final capture: {exc.message}")
-            self._capture_failed(account, exc.message)
+        recorded, error = 0, None
+        if roots:
+            token, error = _capture_token(account)
+            try:
+                recorded = self._reread(platform, account.platform_id, roots, token) if token else 0
+            except (PlatformFailure, BadRequest) as exc:
+                error = exc.message
+        if error is not None:
+            self._capture_failed(account, error)
             return
         stored = accounts_service.load(account.id)
         taken = stored.account.final_capture_taken(
@@ -178,6 +178,10 @@ class _Sweep:
         self.tally.final_captures["taken"].append(account.id)
 
     def _capture_failed(self, account: Account, error: str, *, final: bool = False) -> None:
+        """Record a failed attempt (a problem of the run, tried again next run) or, when ``final``, a capture the
+        platform cannot give."""
+        if not final:
+            self.run.problem(_subject(account), f"final capture: {error}")
         stored = accounts_service.load(account.id)
         after = stored.account.final_capture_failed(actor=ACTOR, at=self.now, error=error, final=final)
         accounts_service.commit_as(ACTOR, after, stored)
@@ -285,3 +289,14 @@ def _youtube_seen(c: YouTubeComment, video_id: str, parent_id: str, hidden: bool
 
 def _subject(account: Account) -> str:
     return f"account {account.id} ({account.platform} {account.platform_id})"
+
+
+def _capture_token(account: Account) -> tuple[str | None, str | None]:
+    """(the retired account's platform token, None) or (None, why there is none to use)."""
+    try:
+        found = vault_service.platform_token(account.id)
+    except StewardError as exc:
+        return None, f"its token could not be read: {exc.message}"
+    if found is None:
+        return None, "there is no platform token to read its threads with"
+    return found, None

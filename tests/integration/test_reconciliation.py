@@ -374,7 +374,9 @@ def test_a_final_capture_that_cannot_read_the_platform_is_incomplete_after_its_a
         capture = accounts_service.load(account).account.final_capture
         assert capture is not None
         assert (capture.state, capture.attempts) == (CaptureState.PENDING, attempt)
-        assert world.runs()[0].state is RunState.PARTIAL
+        latest = world.runs()[0]
+        assert latest.state is RunState.PARTIAL
+        assert [p.subject for p in latest.problems] == [f"account {account} (facebook {page})"]
 
     # Then the last attempt gives up: incomplete, with why, audited; later runs leave it alone
     assert world.run()["final_captures"] == {"incomplete": [account]}
@@ -391,6 +393,19 @@ def test_a_final_capture_that_cannot_read_the_platform_is_incomplete_after_its_a
         "account.final_capture_incomplete"
     ]
     assert world.run()["final_captures"] == {}
+
+
+def test_a_retired_account_without_a_token_is_a_failed_attempt_of_a_partial_run(world: World) -> None:
+    _, page = world.account()
+    tokenless = active_account("facebook", page)  # the same page registered again, with nothing in the vault
+    world.comment("facebook", page, f"{page}_1", "Hello")
+    accounts_service.move(tokenless, "retire", DIRECTOR, reason="registered twice")
+
+    assert world.run()["final_captures"] == {"failed": [tokenless]}
+    (record,) = world.runs()
+    assert record.state is RunState.PARTIAL
+    (problem,) = record.problems
+    assert problem.error == "final capture: there is no platform token to read its threads with"
 
 
 def test_an_account_that_cannot_be_reread_is_recorded_incomplete_at_once(world: World) -> None:
