@@ -33,7 +33,6 @@ processor writes it; a few threads, for the seeding only), and every ``CUSTODY``
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import time
 import tracemalloc
@@ -42,10 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-
-from bench.audit_bench import REGION, _environment
-from infrastructure.local.moto_process import MotoProcess
+from bench.audit_bench import _environment
+from bench.support import moto_server
 
 SMALL_PAGE = "104000000000001"
 LARGE_PAGE = "104000000000002"
@@ -60,12 +57,6 @@ SEED_THREADS = 8
 def _log(message: str) -> None:
     sys.stderr.write(f"[export_bench] {message}\n")
     sys.stderr.flush()
-
-
-def _start_server() -> tuple[MotoProcess, str]:
-    """A moto server in a process of its own (its storage stays out of this process's heap)."""
-    server = MotoProcess()
-    return server, server.start()
 
 
 def _events(account_id: str, count: int) -> Iterator[list[Any]]:
@@ -222,7 +213,6 @@ def _prepare(who: Any, small: int, large: int) -> tuple[float, list[str], str]:
 
 def run(small: int, large: int) -> list[dict[str, Any]]:
     _environment()
-    from infrastructure.local.provision import provision
     from shared import export_service
     from shared.catalogue import Role
     from shared.identity import Identity
@@ -236,13 +226,7 @@ def run(small: int, large: int) -> list[dict[str, Any]]:
         email="records.lee@district.example.org",
         roles=frozenset({Role.RECORDS}),
     )
-    server, endpoint = _start_server()
-    os.environ["STEWARD_AWS_ENDPOINT_URL"] = endpoint
-    get_settings.cache_clear()
-    try:
-        provisioned = provision(boto3.session.Session(region_name=REGION), endpoint)
-        os.environ.update(provisioned.env)
-        aws.reset()
+    with moto_server():
         ContentStore()  # binds the model to the provisioned table
 
         seed_seconds, large_keys, request_id = _prepare(who, small, large)
@@ -276,10 +260,6 @@ def run(small: int, large: int) -> list[dict[str, Any]]:
         )
         assert large_items == large, large_items
         _log(f"traced build of {large}: peak {large_peak} bytes ({large_seconds:.1f} s)")
-    finally:
-        server.stop()
-        os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
-        get_settings.cache_clear()
 
     rate, floor_rate = large / seconds, large / floor_seconds
     return [

@@ -13,16 +13,15 @@ subject; the medians are compared.
 
 from __future__ import annotations
 
-import logging
 import os
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from bench.audit_bench import REGION, _environment, _timed
+from bench.support import moto_server
 
 DOMAIN = "district.example.org"
 
@@ -93,7 +92,6 @@ def _seed(person: str, count: int, round_no: int) -> None:
 
 def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
     _environment()
-    from infrastructure.local.provision import provision
     from shared import catalogue, offboarding_service
     from shared.catalogue import Role
     from shared.identity import Identity
@@ -105,17 +103,7 @@ def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
     who = Identity(
         subject="sub-bench", username="tech.ortiz", email=f"tech.ortiz@{DOMAIN}", roles=frozenset({Role.IT})
     )
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ["STEWARD_AWS_ENDPOINT_URL"] = endpoint
-    get_settings.cache_clear()
-    try:
-        provisioned = provision(boto3.session.Session(region_name=REGION), endpoint)
-        os.environ.update(provisioned.env)
-        aws.reset()
+    with moto_server() as endpoint:
         secrets = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint)
         sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
         names = [f"bench/floor/{i}" for i in range(accounts)]
@@ -146,10 +134,6 @@ def run(accounts: int, rounds: int) -> list[dict[str, Any]]:
             reset(r)
             floor_times.append(_timed(lambda r=r: floor(r)))  # type: ignore[misc]
             subject_times.append(_timed(subject))
-    finally:
-        server.stop()
-        os.environ.pop("STEWARD_AWS_ENDPOINT_URL", None)
-        get_settings.cache_clear()
 
     seconds, floor_seconds = statistics.median(subject_times), statistics.median(floor_times)
     return [
