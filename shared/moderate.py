@@ -47,6 +47,7 @@ from shared.domain.content import (
     ItemState,
     PendingAction,
     find_own_echo,
+    format_time,
 )
 from shared.domain.moderation import Action, ModerationContext, engine
 from shared.errors import Conflict
@@ -110,11 +111,8 @@ class RecentTexts(Sequence[str]):
             texts: list[str] = []
             if author:
                 since = (identity.created_at or self._history.versions[0].effective_at) - CONTEXT_WINDOW
-                for item in content().author_items(identity.platform, author, limit=CONTEXT_LIMIT):
-                    if item.item_id == identity.item_id or not item.text:
-                        continue
-                    if (item.created_at or item.updated_at) >= since:
-                        texts.append(item.text)
+                recent = content().author_recent(identity.platform, author, format_time(since), CONTEXT_LIMIT)
+                texts = [item.text for item in recent if item.item_id != identity.item_id and item.text]
             self._texts = texts
         return self._texts
 

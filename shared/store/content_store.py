@@ -254,6 +254,20 @@ class ContentStore:
     def author_items(self, platform: Platform, author_id: str, limit: int = 500) -> list[ContentItem]:
         return list(self._query(ContentRecord.by_author, author_key(platform, author_id), limit))
 
+    def author_recent(self, platform: Platform, author_id: str, since: str, limit: int) -> list[ContentItem]:
+        """An author's items posted at or after ``since`` (a formatted time), newest first, at most ``limit``:
+        DynamoDB reads only those, however many older ones the author has."""
+        try:
+            records = ContentRecord.by_author.query(
+                author_key(platform, author_id),
+                ContentRecord.author_sk >= since,
+                scan_index_forward=False,
+                limit=limit,
+            )
+            return [_history(record).current for record in records]
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc
+
     def delete(self, platform: str, account_id: str, item_id: str) -> None:
         """Remove an item's record for good (its disposition: the archive's versions are deleted with it)."""
         try:
