@@ -261,6 +261,10 @@ def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer((host, port), RequestHandler)
-    server.daemon_threads = True
-    return server
+    return _Server((host, port), RequestHandler)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Many clients may connect at once (the load test's 20 senders); socketserver's backlog of 5 refuses some.
+    request_queue_size = 128

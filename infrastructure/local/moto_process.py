@@ -1,4 +1,5 @@
-"""A moto server in a process of its own (``python -m moto.server``): the local runtime's AWS.
+"""A moto server in a process of its own (``python -m infrastructure.local.moto_server``: moto's server with the
+speed-ups of ``moto_speedups``): the local runtime's AWS.
 
 In its own process moto has its own interpreter lock, so the gateway, the pollers and the handlers (one process)
 do not wait on moto's request handling, and its storage stays out of the caller's heap (what the export benchmark
@@ -13,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]  # the server module is imported from the project
 START_SECONDS = 30
 START_ATTEMPTS = 3
 
@@ -54,7 +57,8 @@ class MotoProcess:
 
     def _start(self) -> bool:
         self._process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
-            [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "infrastructure.local.moto_server", "-H", self.host, "-p", str(self.port)],
+            cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 (no threads run in the child before exec)
