@@ -68,6 +68,7 @@ def run(
         "latency_p50_ms": round(load_support.percentile(latencies, 0.50) * 1000, 1),
         "latency_p99_ms": round(load_support.percentile(latencies, 0.99) * 1000, 1),
         "latency_max_ms": round(max(latencies, default=0.0) * 1000, 1),
+        "slowest": [{"sent_at_s": round(at, 1), "ms": round(took * 1000, 1)} for at, took in sent.slowest],
         "drained": drained,
         "end_to_end_seconds": round(drain_seconds, 2),
         **checked.summary(),
@@ -96,7 +97,8 @@ def _report(figures: dict[str, Any], checked: load_support.Check) -> str:
         f"accepted {figures['accepted']}, not accepted {figures['not_accepted']}, answers {figures['statuses']}",
         f"throughput {figures['deliveries_per_second']} deliveries/s over {figures['send_seconds']} s; "
         f"latency p50 {figures['latency_p50_ms']} ms, p99 {figures['latency_p99_ms']} ms, "
-        f"max {figures['latency_max_ms']} ms",
+        f"max {figures['latency_max_ms']} ms; slowest sent at "
+        + ", ".join(f"{s['sent_at_s']} s ({s['ms']} ms)" for s in figures["slowest"]),
         f"drained: {figures['drained']}, end to end {figures['end_to_end_seconds']} s",
         f"lost {figures['lost']}, duplicated {figures['duplicated']} "
         f"(items {figures['lost_items']}, versions {figures['lost_versions']}/{figures['duplicated_versions']}, "

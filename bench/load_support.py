@@ -9,6 +9,7 @@ platform payload (the shapes of ``events/deliveries``) signed with the secret th
 from __future__ import annotations
 
 import copy
+import heapq
 import http.client
 import json
 import random
@@ -47,6 +48,7 @@ TOPICS = (
     "the bus route for the field trip",
     "the parent night agenda",
 )
+SLOWEST = 5  # the slowest round trips reported, with when they were sent
 BASE_TIME = 1_795_000_000  # seconds: November 2026, when the sample data was written
 
 
@@ -252,17 +254,26 @@ def secrets(state: dict[str, Any]) -> dict[Platform, str]:
 @dataclass
 class SendResult:
     latencies: list[float] = field(default_factory=list)  # seconds, one per accepted delivery
+    slowest: list[tuple[float, float]] = field(
+        default_factory=list
+    )  # (sent at, seconds into the run; latency)
     statuses: Counter[int] = field(default_factory=Counter)  # every answer, retried ones included
     failed: list[str] = field(default_factory=list)  # deliveries never accepted
     wall_seconds: float = 0.0
 
 
 def _send_all(
-    api_url: str, queue: list[Delivery], secret: dict[Platform, str], result: SendResult, lock: threading.Lock
+    api_url: str,
+    queue: list[Delivery],
+    secret: dict[Platform, str],
+    result: SendResult,
+    lock: threading.Lock,
+    origin: float,
 ) -> None:
     url = urlsplit(api_url)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=120)
     latencies: list[float] = []
+    slowest: list[tuple[float, float]] = []
     statuses: Counter[int] = Counter()
     failed: list[str] = []
     for delivery in queue:
@@ -287,12 +298,14 @@ def _send_all(
             statuses[status] += 1
             if status == 200:
                 latencies.append(elapsed)
+                slowest = heapq.nlargest(SLOWEST, [*slowest, (started - origin, elapsed)], key=lambda s: s[1])
                 break
         else:
             failed.append(f"{'/'.join(delivery.item)} {delivery.label}")
     conn.close()
     with lock:
         result.latencies += latencies
+        result.slowest = heapq.nlargest(SLOWEST, result.slowest + slowest, key=lambda s: s[1])
         result.statuses += statuses
         result.failed += failed
 
@@ -301,16 +314,18 @@ def send(state: dict[str, Any], plan: Plan) -> SendResult:
     """Send every sender's queue from its own thread and keep-alive connection; time each round trip."""
     secret = secrets(state)
     result, lock = SendResult(), threading.Lock()
+    origin = time.perf_counter()
     threads = [
-        threading.Thread(target=_send_all, args=(state["api_url"], queue, secret, result, lock), daemon=True)
+        threading.Thread(
+            target=_send_all, args=(state["api_url"], queue, secret, result, lock, origin), daemon=True
+        )
         for queue in plan.queues
     ]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    result.wall_seconds = time.perf_counter() - started
+    result.wall_seconds = time.perf_counter() - origin
     return result
 
 
