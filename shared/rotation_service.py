@@ -33,7 +33,7 @@ requests of its message; only a service that could not be reached fails the mess
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,12 +55,14 @@ from shared.identity import Identity
 from shared.observability import logger
 from shared.store import rotation_queue
 from shared.store.account_store import AccountStore
-from shared.store.platforms import OAuthClient, PlatformFailure, PlatformRefused, Platforms
+from shared.store.platforms import ClientConfig, OAuthClient, PlatformFailure, PlatformRefused, Platforms
 from shared.store.secrets import secret_fields
 from shared.store.vault import CURRENT, PENDING, StoredCredential, Vault, new_version_id, prefix
 from shared.vault_service import CredentialView, commit, district_domains, view
 
 WORKER = "system:credential-rotation"
+# A token rotation calls the platform twice: the refresh (createSecret) and the check of the new token (testSecret).
+PLATFORM_CALLS_PER_ROTATION = 2
 SECRETS_MANAGER = "system:secretsmanager"
 OAUTH_CLIENTS = "oauth-clients"
 _OAUTH_FIELDS = {
@@ -399,6 +401,34 @@ def handle_request(request: RotationRequest) -> str:
         return f"refused: {exc.message}"  # recorded and notified by the step; retrying cannot help
     rotation = stored.credential.rotation
     return "rotated" if rotation is None else f"waiting for {rotation.next_step}"
+
+
+def request_budget_seconds() -> float:
+    """How long one token rotation can take when the platform times out: a refresh and a check of the new token,
+    each tried as often as the settings allow (the timeout and attempts are the same for every platform)."""
+    return PLATFORM_CALLS_PER_ROTATION * ClientConfig.for_platform("facebook").longest_call_seconds()
+
+
+def handle_requests(requests: Sequence[RotationRequest], seconds_left: Callable[[], float]) -> list[str]:
+    """Handle one queued message's requests in order while a whole rotation still fits in ``seconds_left()``; the
+    rest go back on the queue as a new message (the same requests: handling one again changes nothing more).
+
+    A slow platform can make one rotation last over a minute, so a message of requests may not fit in one
+    invocation; the first request always runs (an invocation starts with its whole timeout, which is longer than
+    the budget), so every message makes progress without using up its receives and reaching the dead-letter
+    queue."""
+    outcomes: list[str] = []
+    for done, request in enumerate(requests):
+        if done and seconds_left() < request_budget_seconds():
+            rest = requests[done:]
+            rotation_queue.send(rest)
+            logger.info("rotation requests re-queued: out of time", extra={"requests": len(rest)})
+            outcomes.append(f"{len(rest)} re-queued: out of time")
+            break
+        outcome = handle_request(request)
+        logger.info("rotation request handled", extra={"account_id": request.account_id, "outcome": outcome})
+        outcomes.append(outcome)
+    return outcomes
 
 
 def sweep(now: datetime | None = None) -> dict[str, int]:

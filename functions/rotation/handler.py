@@ -19,7 +19,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import handlers, rotation_service, runs
 from shared.domain.credentials import RotationRequest, parse_requests
-from shared.observability import logger
 from shared.store import dead_letters
 
 QUEUE = "rotations"
@@ -27,17 +26,13 @@ SWEEP = "credential-rotation"
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def _handle(requests: list[RotationRequest]) -> list[str]:
-    outcomes = []
-    for request in requests:
-        outcome = rotation_service.handle_request(request)
-        logger.info("rotation request handled", extra={"account_id": request.account_id, "outcome": outcome})
-        outcomes.append(outcome)
-    return outcomes
+def process(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    def handle(requests: list[RotationRequest]) -> list[str]:
+        return rotation_service.handle_requests(
+            requests, lambda: lambda_context.get_remaining_time_in_millis() / 1000
+        )
 
-
-def process(record: SQSRecord) -> None:
-    dead_letters.consume(QUEUE, record, parse_requests, _handle)
+    dead_letters.consume(QUEUE, record, parse_requests, handle)
 
 
 def work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

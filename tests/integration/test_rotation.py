@@ -9,20 +9,23 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 
 from functions.rotation.handler import handler as rotation_function
 from infrastructure.local.fake_platforms import FakePlatforms
+from infrastructure.local.poller import QueuePoller
 from infrastructure.local.provision import Provisioned
 from shared import audit, catalogue, rotation_service, runs
 from shared.domain.credentials import CredentialKind, DueReason, RotationRequest
 from shared.domain.runs import RunState
 from shared.errors import Conflict
 from shared.store import aws, rotation_queue
-from tests.conftest import FakeContext
+from tests.conftest import REGION, FakeContext
 from tests.integration.conftest import QueueWorker
 from tests.integration.test_vault import REQUEST, World, call, canary_values
 
@@ -461,6 +464,57 @@ def test_a_request_that_cannot_succeed_does_not_dead_letter_the_others_of_its_me
     outcome = rotation_service.handle_request(request(broken))
     assert outcome.startswith("refused: "), outcome
     assert "reconnected" in outcome, outcome
+
+
+@dataclass
+class RunningOut(FakeContext):
+    """A Lambda context whose remaining time is scripted: one value (seconds) per question, the last repeated."""
+
+    left: list[float] = field(default_factory=list)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.left.pop(0) if len(self.left) > 1 else self.left[0]) * 1000)
+
+
+def test_requests_that_do_not_fit_in_the_time_left_go_back_on_the_queue_as_a_new_message(
+    moto_env: Provisioned, rot: Rotations, fake: FakePlatforms
+) -> None:
+    dead_lettered(rot)
+    accounts = [stored(fake) for _ in range(3)]
+    asked = [request(acc) for acc, _, _ in accounts]
+    rotation_queue.send(asked)  # one message of three requests
+    budget = rotation_service.request_budget_seconds()
+    context = RunningOut(left=[budget + 1, budget - 1])  # time for the second rotation, not for the third
+    sqs = boto3.client("sqs", region_name=REGION)
+    poller = QueuePoller(
+        sqs,
+        catalogue.function("credential-rotation"),
+        moto_env.queue_urls["rotations"],
+        lambda _key, event: rotation_function(event, context),
+        REGION,
+        0,
+    )
+    assert poller.poll_once() == 1
+    assert len(fake.calls("refresh_token")) == 2
+
+    def token(secret_id: str) -> str:
+        return str(rot.current(secret_id)["tokens"]["page_access_token"])
+
+    assert [token(secret) == data["tokens"]["page_access_token"] for _, data, secret in accounts] == [
+        False,
+        False,
+        True,
+    ]
+
+    # The original message is done (deleted, not retried); a new one holds the third request, as it was asked.
+    waiting = sqs.receive_message(QueueUrl=moto_env.queue_urls["rotations"], VisibilityTimeout=0)["Messages"]
+    assert [RotationRequest.model_validate(r) for r in json.loads(waiting[0]["Body"])] == asked[2:]
+    assert rot.work() == 1
+    assert len(fake.calls("refresh_token")) == 3
+    assert token(accounts[2][2]) != accounts[2][1]["tokens"]["page_access_token"]
+    assert dead_lettered(rot) == []
+    assert [rot.actions(acc).count("credential.rotation_started") for acc, _, _ in accounts] == [1, 1, 1]
+    assert audit.verify().ok
 
 
 def test_test_secret_refuses_a_token_acting_as_another_account_than_the_linked_one(

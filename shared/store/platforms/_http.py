@@ -58,6 +58,11 @@ class ClientConfig:
     backoff_cap: float = 4.0
     max_retry_after: float = 30.0
 
+    def longest_call_seconds(self) -> float:
+        """How long one call can take when every try times out: the tries and the longest backoffs between them
+        (a platform asking to wait longer with ``Retry-After`` can add up to ``max_retry_after`` per retry)."""
+        return self.attempts * self.timeout + (self.attempts - 1) * self.backoff_cap
+
     @classmethod
     def for_platform(cls, platform: PlatformName, settings: Settings | None = None) -> ClientConfig:
         """Base URL, timeout and attempts from the settings (``STEWARD_META_GRAPH_URL`` and friends)."""
