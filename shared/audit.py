@@ -70,13 +70,16 @@ def locator(entry: AuditEntry) -> str:
 def entries_at(locators: Sequence[str]) -> list[AuditEntry]:
     """The entries at these locators, in order; a locator whose entry is gone or different is left out (verify
     reports the tampering)."""
-    found = []
+    wanted = []
     for value in locators:
         chain, seq, entry_id = value.split(":", 2)
-        entry = log().at(int(chain), int(seq))
-        if entry is not None and entry.id == entry_id:
-            found.append(entry)
-    return found
+        wanted.append(((int(chain), int(seq)), entry_id))
+    entries = log().at_many(position for position, _ in wanted)
+    return [
+        entries[position]
+        for position, entry_id in wanted
+        if position in entries and entries[position].id == entry_id
+    ]
 
 
 class AnchorResult(BaseModel):

@@ -19,7 +19,7 @@ from shared.domain import search as domain
 from shared.domain.content import ContentItem, ItemState, format_time
 from shared.domain.search import ItemFilter, SearchQuery
 from shared.settings import get_settings
-from shared.store.content_store import ContentStore, Stored
+from shared.store.content_store import ContentStore, ItemRef, Stored
 
 
 class ContextItem(BaseModel):
@@ -63,26 +63,30 @@ def store() -> ContentStore:
     return ContentStore()
 
 
-def _context(item: ContentItem) -> list[ContextItem]:
-    """The thread around a hit: its post, and the comment it replies to (each if archived)."""
-    found: list[ContextItem] = []
-    for other in dict.fromkeys(i for i in (item.post_id, item.parent_id) if i and i != item.item_id):
-        stored = store().get(item.platform, item.account_id, other)
-        if stored is not None:
-            current = stored.history.current
-            found.append(
-                ContextItem(
-                    item_id=current.item_id,
-                    author=current.author.name or current.author.id if current.author else None,
-                    text=current.text,
-                    state=current.state,
-                    created_at=current.created_at,
-                )
-            )
-    return found
+def _thread_of(item: ContentItem) -> list[ItemRef]:
+    """The items around a hit: its post, and the comment it replies to."""
+    others = dict.fromkeys(i for i in (item.post_id, item.parent_id) if i and i != item.item_id)
+    return [(str(item.platform), item.account_id, other) for other in others]
 
 
-def _hit(stored: Stored, matched: list[int], context: bool) -> Hit:
+def _contexts(items: list[ContentItem]) -> dict[ItemRef, ContextItem]:
+    """The archived items around a page's hits, read in one batch (a thread's post is read once)."""
+    found = store().get_many(ref for item in items for ref in _thread_of(item))
+    out: dict[ItemRef, ContextItem] = {}
+    for ref, stored in found.items():
+        current = stored.history.current
+        out[ref] = ContextItem(
+            item_id=current.item_id,
+            author=current.author.name or current.author.id if current.author else None,
+            text=current.text,
+            state=current.state,
+            created_at=current.created_at,
+        )
+    return out
+
+
+def _hit(stored: Stored, matched: list[int], contexts: dict[ItemRef, ContextItem] | None) -> Hit:
+    """A hit; with ``contexts`` (what :func:`_contexts` read), its thread."""
     history = stored.history
     item = history.current
     return Hit(
@@ -106,7 +110,7 @@ def _hit(stored: Stored, matched: list[int], context: bool) -> Hit:
             )
             for v in history.versions
         ],
-        thread=_context(item) if context else [],
+        thread=[contexts[ref] for ref in _thread_of(item) if ref in contexts] if contexts is not None else [],
     )
 
 
@@ -175,21 +179,22 @@ def read(
 
 def _page(found: SearchQuery, limit: int, cursor: str | None, context: bool) -> SearchPage:
     after = paging.read_cursor(cursor, found.fingerprint) if cursor else None
-    hits: list[Hit] = []
+    matches: list[tuple[Stored, list[int]]] = []
     read_count = 0
     last: str | None = None
     more = False
     # A page of N hits reads N items and one more (to know there is a next page) when nothing is filtered out.
     for order, stored, matched in read(found, after=after, page_size=limit + 1):
         read_count += 1
-        if len(hits) == limit:
+        if len(matches) == limit:
             more = True
             break
         last = order
         if matched is not None:
-            hits.append(_hit(stored, matched, context))
+            matches.append((stored, matched))
+    contexts = _contexts([stored.history.current for stored, _ in matches]) if context else None
     return SearchPage(
-        hits=hits,
+        hits=[_hit(stored, matched, contexts) for stored, matched in matches],
         next_cursor=paging.cursor(last, found.fingerprint) if more and last else None,
         items_read=read_count,
     )

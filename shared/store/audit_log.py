@@ -13,7 +13,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -244,15 +244,15 @@ class AuditLog:
         except QueryError as exc:
             raise Unavailable("the audit trail could not be read") from exc
 
-    def at(self, chain: int, seq: int) -> AuditEntry | None:
-        """The entry at one position, read consistently (None if there is none or it does not parse)."""
+    def at_many(self, positions: Iterable[tuple[int, int]]) -> dict[tuple[int, int], AuditEntry]:
+        """The entries at these (chain, seq) positions that exist and parse, read consistently in batches of 100."""
+        keys = {(chain_key(chain), seq_key(seq)): (chain, seq) for chain, seq in positions}
         try:
-            item = AuditItem.get(chain_key(chain), seq_key(seq), consistent_read=True)
-        except AuditItem.DoesNotExist:
-            return None
+            items = AuditItem.batch_get(list(keys), consistent_read=True)
+            found = {keys[(item.pk, item.sk)]: _to_stored(item).entry for item in items}
         except PynamoDBException as exc:
             raise Unavailable("the audit trail could not be read") from exc
-        return _to_stored(item).entry
+        return {position: entry for position, entry in found.items() if entry is not None}
 
     def for_resource(self, resource: str, limit: int = 100) -> list[AuditEntry]:
         """A resource's first ``limit`` entries, oldest first (for chains of custody)."""

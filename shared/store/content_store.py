@@ -8,7 +8,7 @@ one another's event.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,9 @@ class ContentRecord(Model):
     by_retention = ByRetention()
 
 
+ItemRef = tuple[str, str, str]  # (platform, account id, item id)
+
+
 def item_key(platform: str, account_id: str, item_id: str) -> str:
     return f"ITEM#{platform}#{account_id}#{item_id}"
 
@@ -205,6 +208,16 @@ class ContentStore:
         except PynamoDBException as exc:
             raise Unavailable("the content index could not be read") from exc
         return _stored(record)
+
+    def get_many(self, keys: Iterable[ItemRef]) -> dict[ItemRef, Stored]:
+        """The stored items among ``keys`` ((platform, account id, item id)), read consistently in batches of 100
+        (BatchGetItem; PynamoDB asks again for any keys DynamoDB left unprocessed)."""
+        wanted = {item_key(*key): key for key in keys}
+        try:
+            records = ContentRecord.batch_get([(pk, META) for pk in wanted], consistent_read=True)
+            return {wanted[record.pk]: _stored(record) for record in records}
+        except PynamoDBException as exc:
+            raise Unavailable("the content index could not be read") from exc
 
     def save(
         self,

@@ -12,6 +12,7 @@ import pytest
 from infrastructure.local.provision import Provisioned
 from shared import audit, ingest
 from shared.domain.content import Change, ContentEvent
+from shared.store.content_store import ContentStore
 from tests.integration.test_retention import PAGE, call, ok
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -103,6 +104,57 @@ def test_keyword_search_finds_removed_and_edited_away_words_with_their_thread() 
     assert [h["item_id"] for h in only_removed["hits"]] == ["c-1"]
     # Regular-expression characters are taken literally.
     assert search(**window, q="b.nd")["hits"] == []
+
+
+@pytest.mark.usefixtures("record_env")
+def test_a_pages_thread_context_is_read_in_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    post = ContentEvent.create(
+        platform="facebook",
+        account_id=PAGE,
+        item_id="post-1",
+        change=Change.ADDED,
+        occurred_at=MARCH,
+        kind="post",
+        text="Spring schedule",
+        created_at=MARCH,
+        author={"id": "district"},
+    )
+    comments = [
+        event(f"c-{n}", Change.ADDED, MARCH + timedelta(minutes=n + 1), f"question {n}") for n in range(3)
+    ]
+    replies = [
+        event(
+            f"r-{n}",
+            Change.ADDED,
+            MARCH + timedelta(hours=1, minutes=n),
+            f"answer {n}",
+            parent_id=f"c-{n % 2}",
+        )
+        for n in range(4)
+    ]
+    put(post, *comments, *replies)
+    reads: list[str] = []
+    batch = ContentStore.get_many
+    monkeypatch.setattr(ContentStore, "get", lambda *_: reads.append("get"))
+    monkeypatch.setattr(
+        ContentStore, "get_many", lambda self, keys: reads.append("batch") or batch(self, keys)
+    )
+
+    found = search(
+        account=f"facebook:{PAGE}",
+        date_from="2026-03-01T00:00:00Z",
+        date_to="2026-03-31T00:00:00Z",
+        q="answer",
+    )
+    assert reads == ["batch"]
+    threads = {h["item_id"]: [t["item_id"] for t in h["thread"]] for h in found["hits"]}
+    assert threads == {
+        "r-0": ["post-1", "c-0"],
+        "r-1": ["post-1", "c-1"],
+        "r-2": ["post-1", "c-0"],
+        "r-3": ["post-1", "c-1"],
+    }
+    assert found["hits"][0]["thread"][1]["text"] == "question 0"
 
 
 @pytest.mark.usefixtures("record_env")
