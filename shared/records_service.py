@@ -435,12 +435,10 @@ def approve(who: Identity, batch_id: str, note: str = "") -> Batch:
     active = [h.value for h in records().holds() if h.value.active]
     now_retained: dict[str, datetime | None] = {}
     held_now: dict[str, tuple[str, ...]] = {}
-    for candidate in batch.items:
-        item = candidate.item
-        found = content().get(item.platform, item.account_id, item.item_id)
+    for candidate, found in _stored_items(batch):
         if found is not None and found.retention is not None and found.retention.disposed is None:
-            now_retained[item.key] = found.retention.state.retain_until
-            held_now[item.key] = tuple(found.retention.holds)
+            now_retained[candidate.item.key] = found.retention.state.retain_until
+            held_now[candidate.item.key] = tuple(found.retention.holds)
     after = domain.approve(
         batch,
         actor=who.actor,
@@ -497,12 +495,13 @@ def dispose(batch_id: str) -> dict[str, Any]:
         else "deletion of every archived version (events and attachments) from the Object Lock bucket and of the "
         "index record"
     )
-    batch = _drop_held(batch)
+    items = _stored_items(batch)
+    batch = _drop_held(batch, items)
     package = _transfer(batch) if transfer else None
-    for candidate in batch.items:
+    kept = {candidate.item.key for candidate in batch.items}
+    for candidate, found in items:
         item = candidate.item
-        found = content().get(item.platform, item.account_id, item.item_id)
-        if found is None or found.retention is None:
+        if item.key not in kept or found is None or found.retention is None:
             continue
         if transfer:
             _update(
@@ -531,15 +530,21 @@ def dispose(batch_id: str) -> dict[str, Any]:
     return {"batch": batch_id, "items": len(batch.items), "transfer": transfer}
 
 
-def _drop_held(batch: Batch) -> Batch:
+def _stored_items(batch: Batch) -> list[tuple[Candidate, Stored | None]]:
+    """Each item of the batch with its index record as it is now (None if gone), read in batches of 100."""
+    found = content().get_many((c.item.platform, c.item.account_id, c.item.item_id) for c in batch.items)
+    return [(c, found.get((c.item.platform, c.item.account_id, c.item.item_id))) for c in batch.items]
+
+
+def _drop_held(batch: Batch, items: list[tuple[Candidate, Stored | None]]) -> Batch:
     """The batch without the items a hold came onto after the approval (each dropped with the reason)."""
     kept: list[Candidate] = []
     dropped = list(batch.dropped)
-    for candidate in batch.items:
-        item = candidate.item
-        found = content().get(item.platform, item.account_id, item.item_id)
+    for candidate, found in items:
         if found is not None and found.retention is not None and found.retention.holds:
-            dropped.append(domain.Dropped(item=item.key, reason="placed under a hold after the approval"))
+            dropped.append(
+                domain.Dropped(item=candidate.item.key, reason="placed under a hold after the approval")
+            )
         else:
             kept.append(candidate)
     if len(kept) == len(batch.items):
