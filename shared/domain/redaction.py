@@ -20,6 +20,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.text import fold, fold_with_origin
 from shared.errors import BadRequest
 
 NAMES_MAX = 500
@@ -82,7 +83,7 @@ def rules(
         name = " ".join(raw.split())
         if not NAME_MIN_CHARS <= len(name) <= NAME_MAX_CHARS:
             raise BadRequest(f"each name must be {NAME_MIN_CHARS} to {NAME_MAX_CHARS} characters: {name!r}")
-        if not re.search(r"\w", _fold(name)):
+        if not re.search(r"\w", fold(name)):
             raise BadRequest(f"name has no letters or digits to match: {name!r}")
         if name not in listed:
             listed.append(name)
@@ -168,28 +169,10 @@ _PATTERNS: Mapping[Category, re.Pattern[str]] = {
 }
 
 
-def _fold(text: str) -> str:
-    return _folded(text)[0]
-
-
-def _folded(text: str) -> tuple[str, list[int]]:
-    """The case- and accent-folded text, and for each of its characters the index of the original it came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        for part in unicodedata.normalize("NFKD", ch):
-            if unicodedata.combining(part):
-                continue
-            for folded in part.casefold():
-                out.append(folded)
-                origin.append(i)
-    return "".join(out), origin
-
-
 @lru_cache(maxsize=32)
 def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
     alternatives = sorted(
-        {r"\s+".join(re.escape(word) for word in _fold(name).split()) for name in names},
+        {r"\s+".join(re.escape(word) for word in fold(name).split()) for name in names},
         key=len,
         reverse=True,
     )
@@ -199,7 +182,7 @@ def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str]:
 def _name_spans(text: str, names: tuple[str, ...]) -> list[tuple[int, int]]:
     if not names:
         return []
-    folded, origin = _folded(text)
+    folded, origin = fold_with_origin(text)
     spans: list[tuple[int, int]] = []
     for m in _names_pattern(names).finditer(folded):
         start, end = origin[m.start()], origin[m.end() - 1] + 1

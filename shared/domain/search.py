@@ -7,7 +7,6 @@ taken literally: regular-expression and wildcard characters match themselves.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -15,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.checks import aware
 from shared.domain.content import Change, ItemHistory
+from shared.domain.text import fold
 from shared.errors import InvalidParameter
 
 KEYWORD_MAX = 200
@@ -87,10 +87,8 @@ def query(
 
 
 def normalize(text: str) -> str:
-    """Case- and accent-insensitive form: NFKD, combining marks dropped, case folded, spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.casefold().split())
+    """Case- and accent-insensitive form (:func:`shared.domain.text.fold`), spaces collapsed."""
+    return " ".join(fold(text).split())
 
 
 def matched_versions(history: ItemHistory, keyword: str) -> list[int]:
