@@ -46,6 +46,21 @@ def event(item: str, change: Change, at: datetime, text: str | None = None, **mo
     return ContentEvent.create(**fields)
 
 
+def district_post(text: str) -> ContentEvent:
+    """The account's own post "post-1", the thread the comments of :func:`event` are in."""
+    return ContentEvent.create(
+        platform="facebook",
+        account_id=PAGE,
+        item_id="post-1",
+        change=Change.ADDED,
+        occurred_at=MARCH,
+        kind="post",
+        text=text,
+        created_at=MARCH,
+        author={"id": "district"},
+    )
+
+
 def put(*events: ContentEvent) -> None:
     for e in events:
         ingest.record(e, e.occurred_at)
@@ -59,17 +74,7 @@ def search(**query: str) -> dict[str, Any]:
 @pytest.mark.usefixtures("record_env")
 def test_keyword_search_finds_removed_and_edited_away_words_with_their_thread() -> None:
     put(
-        ContentEvent.create(
-            platform="facebook",
-            account_id=PAGE,
-            item_id="post-1",
-            change=Change.ADDED,
-            occurred_at=MARCH,
-            kind="post",
-            text="Board meeting tonight",
-            created_at=MARCH,
-            author={"id": "district"},
-        ),
+        district_post("Board meeting tonight"),
         event("c-1", Change.ADDED, MARCH + timedelta(hours=1), "Vote NO on the BÓND measure!"),
         event("c-2", Change.ADDED, MARCH + timedelta(hours=2), "The bond is fine", author="u2"),
         event("c-3", Change.ADDED, MARCH + timedelta(hours=3), "Lunch menu?", author="u3"),
@@ -108,17 +113,7 @@ def test_keyword_search_finds_removed_and_edited_away_words_with_their_thread() 
 
 @pytest.mark.usefixtures("record_env")
 def test_a_pages_thread_context_is_read_in_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    post = ContentEvent.create(
-        platform="facebook",
-        account_id=PAGE,
-        item_id="post-1",
-        change=Change.ADDED,
-        occurred_at=MARCH,
-        kind="post",
-        text="Spring schedule",
-        created_at=MARCH,
-        author={"id": "district"},
-    )
+    post = district_post("Spring schedule")
     comments = [
         event(f"c-{n}", Change.ADDED, MARCH + timedelta(minutes=n + 1), f"question {n}") for n in range(3)
     ]
