@@ -34,19 +34,18 @@ from moto.sqs.models import Message, Queue, SQSBackend
 _PLAIN = frozenset({"S", "B"})
 
 
-def _cast_value(original: Any) -> Any:
-    def cast_value(self: DynamoType) -> Any:
-        if self.type in _PLAIN:
-            return self.value
-        if self.type == "N":
-            return Decimal(self.value)
-        return original(self)
-
-    return cast_value
+_moto_cast_value = DynamoType.__dict__[
+    "cast_value"
+].fget  # moto's own (this module is imported before patching)
 
 
-def _sort_value(value: DynamoType) -> Any:
-    return value.value if value.type in _PLAIN else value.cast_value
+def cast_value(self: DynamoType) -> Any:
+    """moto's ``DynamoType.cast_value``, with strings, binaries and numbers converted before any other type."""
+    if self.type in _PLAIN:
+        return self.value
+    if self.type == "N":
+        return Decimal(self.value)
+    return _moto_cast_value(self)
 
 
 def all_items(self: Table) -> list[Any]:
@@ -60,7 +59,7 @@ def all_items(self: Table) -> list[Any]:
     return sorted(
         items,
         key=lambda x: (
-            (_sort_value(x.hash_key), _sort_value(x.range_key)) if x.range_key else _sort_value(x.hash_key)
+            (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value
         ),
     )
 
@@ -103,6 +102,7 @@ def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str
 
 
 _PATCHES: tuple[tuple[type, str, Any], ...] = (
+    (DynamoType, "cast_value", property(cast_value)),
     (Table, "all_items", all_items),
     (Queue, "messages", property(messages)),
     (Queue, "approximate_number_of_messages", property(approximate_number_of_messages)),
@@ -118,11 +118,7 @@ _PATCHES: tuple[tuple[type, str, Any], ...] = (
 
 def _install() -> list[tuple[type, str, Any]]:
     """Install the speed-ups; what they replaced."""
-    cast = DynamoType.__dict__["cast_value"]
-    saved = [(DynamoType, "cast_value", cast)] + [
-        (owner, name, owner.__dict__[name]) for owner, name, _ in _PATCHES
-    ]
-    DynamoType.cast_value = property(_cast_value(cast.fget))  # type: ignore[method-assign,assignment]
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in _PATCHES]
     for owner, name, replacement in _PATCHES:
         setattr(owner, name, replacement)
     return saved
