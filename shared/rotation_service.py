@@ -418,8 +418,9 @@ def handle_requests(requests: Sequence[RotationRequest], seconds_left: Callable[
     the budget), so every message makes progress without using up its receives and reaching the dead-letter
     queue."""
     outcomes: list[str] = []
+    budget = request_budget_seconds()
     for done, request in enumerate(requests):
-        if done and seconds_left() < request_budget_seconds():
+        if done and seconds_left() < budget:
             rest = requests[done:]
             rotation_queue.send(rest)
             logger.info("rotation requests re-queued: out of time", extra={"requests": len(rest)})

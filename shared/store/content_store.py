@@ -264,9 +264,6 @@ class ContentStore:
     def account_items(self, platform: Platform, account_id: str, limit: int = 500) -> list[ContentItem]:
         return list(self._query(ContentRecord.by_account, account_key(platform, account_id), limit))
 
-    def author_items(self, platform: Platform, author_id: str, limit: int = 500) -> list[ContentItem]:
-        return list(self._query(ContentRecord.by_author, author_key(platform, author_id), limit))
-
     def author_recent(self, platform: Platform, author_id: str, since: str, limit: int) -> list[ContentItem]:
         """An author's items posted at or after ``since`` (a formatted time), newest first, at most ``limit``:
         DynamoDB reads only those, however many older ones the author has."""

@@ -180,5 +180,5 @@ def test_items_are_read_by_thread_by_account_date_and_by_author_without_a_scan(p
         assert [i.created_at for i in listed] == sorted(i.created_at for i in listed)  # by date
         if current.author and current.author.id:
             assert current.item_id in {
-                i.item_id for i in store.author_items(current.platform, current.author.id)
+                i.item_id for i in store.author_recent(current.platform, current.author.id, "2000", 500)
             }
