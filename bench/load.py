@@ -68,7 +68,7 @@ def run(
         "latency_p50_ms": round(load_support.percentile(latencies, 0.50) * 1000, 1),
         "latency_p99_ms": round(load_support.percentile(latencies, 0.99) * 1000, 1),
         "latency_max_ms": round(max(latencies, default=0.0) * 1000, 1),
-        "slowest": [{"sent_at_s": round(at, 1), "ms": round(took * 1000, 1)} for at, took in sent.slowest],
+        "slowest": [{"sent_at_s": round(at, 1), "ms": round(took * 1000, 1)} for at, took in sent.slowest()],
         "drained": drained,
         "end_to_end_seconds": round(drain_seconds, 2),
         **checked.summary(),

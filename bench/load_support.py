@@ -253,13 +253,18 @@ def secrets(state: dict[str, Any]) -> dict[Platform, str]:
 # --------------------------------------------------------------------------------------------- sending
 @dataclass
 class SendResult:
-    latencies: list[float] = field(default_factory=list)  # seconds, one per accepted delivery
-    slowest: list[tuple[float, float]] = field(
-        default_factory=list
-    )  # (sent at, seconds into the run; latency)
+    # (sent at, seconds into the run; round trip, seconds), one per accepted delivery
+    timed: list[tuple[float, float]] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)  # every answer, retried ones included
     failed: list[str] = field(default_factory=list)  # deliveries never accepted
     wall_seconds: float = 0.0
+
+    @property
+    def latencies(self) -> list[float]:
+        return [took for _, took in self.timed]
+
+    def slowest(self, n: int = SLOWEST) -> list[tuple[float, float]]:
+        return heapq.nlargest(n, self.timed, key=lambda sample: sample[1])
 
 
 def _send_all(
@@ -272,8 +277,7 @@ def _send_all(
 ) -> None:
     url = urlsplit(api_url)
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=120)
-    latencies: list[float] = []
-    slowest: list[tuple[float, float]] = []
+    timed: list[tuple[float, float]] = []
     statuses: Counter[int] = Counter()
     failed: list[str] = []
     for delivery in queue:
@@ -297,15 +301,13 @@ def _send_all(
             elapsed = time.perf_counter() - started
             statuses[status] += 1
             if status == 200:
-                latencies.append(elapsed)
-                slowest = heapq.nlargest(SLOWEST, [*slowest, (started - origin, elapsed)], key=lambda s: s[1])
+                timed.append((started - origin, elapsed))
                 break
         else:
             failed.append(f"{'/'.join(delivery.item)} {delivery.label}")
     conn.close()
     with lock:
-        result.latencies += latencies
-        result.slowest = heapq.nlargest(SLOWEST, result.slowest + slowest, key=lambda s: s[1])
+        result.timed += timed
         result.statuses += statuses
         result.failed += failed
 
