@@ -1,5 +1,5 @@
 """Moderation after ingest: run the published rule set on each new version of a comment, open a case per matching
-rule, and act as the rule says (the "Moderate" flow of ARCHITECTURE.md).
+rule, and act as the rule says.
 
 Called by :func:`shared.ingest.record` once an event is archived and indexed (so the evidence exists before
 anything acts on it), for every recorded event including redeliveries: cases are idempotent (their id is the item,

@@ -5,10 +5,10 @@ account displays). Every operation returns a new :class:`Account` with one more 
 history (who, with which roles, when, why); a refused operation raises a :mod:`shared.errors` domain error and
 changes nothing.
 
-Where the rules come from (board policies in ``/work/shared/policies``):
+Where the rules come from (the board policies kept in :mod:`shared.domain.policies`, cited by their ids):
 
-* Approval. AR 1114 (001_932f33c0b96f9790.txt): "Teachers and coaches shall obtain approval from the principal
-  before creating an official classroom or team social media platform." Procedure 4007 (004_1100858cc2216502.txt):
+* Approval. AR 1114 (policy 001): "Teachers and coaches shall obtain approval from the principal
+  before creating an official classroom or team social media platform." Procedure 4007 (policy 004):
   "District employees wishing to create a social media or online communication sites ... will request permission
   with building principal approval to the Communication Director. The Communications Director will determine final
   approval." So classroom and team accounts need a ``principals`` approval, then the ``communications`` one; every
@@ -49,11 +49,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.catalogue import Role
+from shared.domain import policies
 from shared.domain.checks import aware as _utc
 from shared.domain.checks import need_role as _need_role
 from shared.domain.checks import need_time as _need_time
@@ -153,14 +154,12 @@ DISCLOSURE_ROLES = frozenset({Role.COMMUNICATIONS, Role.IT})  # who may confirm 
 UNOFFICIAL_ROLES = frozenset({Role.COMMUNICATIONS, Role.IT})  # who may record an unofficial page
 
 POLICY_PRINCIPAL = (
-    'AR 1114 (001_932f33c0b96f9790.txt): "Teachers and coaches shall obtain approval from the principal before '
+    'AR 1114 (policy 001): "Teachers and coaches shall obtain approval from the principal before '
     'creating an official classroom or team social media platform."'
 )
-POLICY_FINAL = (
-    'Procedure 4007 (004_1100858cc2216502.txt): "The Communications Director will determine final approval."'
-)
+POLICY_FINAL = 'Procedure 4007 (policy 004): "The Communications Director will determine final approval."'
 POLICY_UNOFFICIAL = (
-    'AR 1114 (001_932f33c0b96f9790.txt): "All official district social media platforms must state clearly when '
+    'AR 1114 (policy 001): "All official district social media platforms must state clearly when '
     "linkages to social media platforms/sites are not officially recognized, authorized or acknowledged by the "
     'district."'
 )
@@ -202,10 +201,25 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class DisclosureTemplate(_Frozen):
+class PolicyCitation(_Frozen):
+    """Where a requirement comes from: a policy's stable id, where in it, and its words (checked on load)."""
+
+    document: str = Field(min_length=1)
+    section: str = Field(min_length=1)
+    policy: str = Field(min_length=8)  # the policy's words
+
+    @model_validator(mode="after")
+    def _resolves(self) -> Self:
+        policies.resolve(self.document, self.policy)  # a PolicyError is a ValueError: pydantic reports it
+        return self
+
+    @property
+    def source(self) -> str:
+        return f"policy {self.document}, {self.section}"
+
+
+class DisclosureTemplate(PolicyCitation):
     title: str = Field(min_length=1)
-    source: str = Field(min_length=1)  # the policy file and item the requirement comes from
-    policy: str = Field(min_length=1)  # the policy's words
     template: str = Field(min_length=1)  # the district's text, with placeholders
 
 
@@ -214,8 +228,7 @@ class PlatformText(_Frozen):
     security_help_url: str = Field(min_length=1)
 
 
-class UnofficialText(_Frozen):
-    source: str = Field(min_length=1)
+class UnofficialText(PolicyCitation):
     template: str = Field(min_length=1)
 
 

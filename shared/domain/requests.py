@@ -3,7 +3,7 @@
 No AWS and no I/O beyond reading the packaged ``requests.toml`` (the shipped holiday calendar). Every operation
 returns a new model; a refused operation raises a :mod:`shared.errors` domain error and changes nothing.
 
-Where the rules come from (``/work/shared/REFERENCE.md``, "Public records requests"):
+Where the rules come from (the public records statutes, cited by section):
 
 * Washington PRA (RCW 42.56.520): respond within 5 business days; the day of receipt, weekends and legal holidays
   (RCW 1.16.050) do not count. The response may give a reasonable estimate of the time needed, so a request may

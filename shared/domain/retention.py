@@ -3,7 +3,7 @@
 No AWS and no I/O beyond reading the packaged ``retention.toml`` (the shipped schedule). Every operation returns a
 new model; a refused operation raises a :mod:`shared.errors` domain error and changes nothing.
 
-Where the rules come from (``/work/shared/REFERENCE.md``, "Retention"):
+Where the rules come from (the state records retention schedules and statutes, cited by name):
 
 * The schedule. Every series has a Disposition Authority Number (DAN), a period, the event that starts it (the
   trigger), what happens at its end (destroy, or transfer to the state archives for an archival series) and an

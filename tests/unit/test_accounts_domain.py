@@ -522,7 +522,7 @@ def test_the_checklist_has_the_eight_items_and_the_notice() -> None:
         "This is the official Facebook account of Lincoln Elementary, Steward School District. "
         "Its purpose: News and events for Lincoln families. Please use this site only"
     )
-    assert by_item[DisclosureItem.CONTACT].source == "001_932f33c0b96f9790.txt AR 1114 item 8"
+    assert by_item[DisclosureItem.CONTACT].source == "policy 001, AR 1114 item 8"
     for number, item in enumerate(list(DisclosureItem)[:8], start=1):
         assert by_item[item].source.endswith(f"AR 1114 item {number}")
 

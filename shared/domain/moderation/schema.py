@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shared.domain import policies
 from shared.errors import ConfigurationError
 
 
@@ -65,9 +66,14 @@ class _Model(BaseModel):
 
 
 class Citation(_Model):
-    document: str = Field(min_length=1, description="policy file name under shared/policies/")
+    document: str = Field(pattern=r"^\d{3}$", description="the policy's stable id (shared.domain.policies)")
     section: str = Field(default="", description="where in the document")
     quote: str = Field(min_length=8, description="the policy's own words, verbatim")
+
+    @model_validator(mode="after")
+    def _resolves(self) -> Citation:
+        policies.resolve(self.document, self.quote)  # a PolicyError is a ValueError: pydantic reports it
+        return self
 
 
 class Rule(_Model):

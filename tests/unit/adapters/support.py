@@ -7,9 +7,9 @@ from pathlib import Path
 
 from shared.domain.adapters import ParseResult, parse
 from shared.domain.content import ContentEvent
+from tests.fixtures import WEBHOOKS
 
-# /work/shared beside the clone (the same layout in CI): tests/unit/adapters/x.py -> parents[3] is the repo.
-FIXTURES = Path(__file__).parents[3].parent / "shared" / "fixtures" / "webhooks"
+FIXTURES = WEBHOOKS
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PREFIX_SOURCE = {"fb": "meta", "ig": "meta", "x": "x", "yt": "youtube"}
 

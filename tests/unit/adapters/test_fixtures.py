@@ -1,4 +1,4 @@
-"""Every real delivery in shared/fixtures/webhooks parses to the expected normalized events or skips.
+"""Every real delivery in tests/fixtures/webhooks parses to the expected normalized events or skips.
 
 The table names, for each fixture file, what each of its changes must become. A fixture added to the folder
 without an expectation here fails ``test_every_fixture_has_an_expectation``.

@@ -1,6 +1,6 @@
 """Viewpoint guard: criticism of the district, however sharp, is never a ground for moderation.
 
-004_1100858cc2216502.txt: "The district will not, however, remove otherwise permissible comments based on the
+policy 004: "The district will not, however, remove otherwise permissible comments based on the
 user's viewpoint on a topic or issue raised by the district."
 """
 
