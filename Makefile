@@ -45,8 +45,9 @@ format: .venv/.synced ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-synth: install ## synthesize the CloudFormation template (no Docker, no AWS credentials)
+synth: install ## synthesize the CloudFormation template with the real dependency layer (no Docker, no AWS credentials)
 	npx cdk synth --quiet
+	$(UV) run python -m infrastructure.layer_build cdk.out
 
 bootstrap: install ## once per account and region: cdk bootstrap
 	npx cdk bootstrap

@@ -1,18 +1,18 @@
 """The one dependency layer every function ships with, built on this machine without Docker.
 
-The locked runtime dependencies (``[project].dependencies`` in pyproject.toml, pinned by uv.lock) are exported
-with their hashes and installed as Linux x86_64 / CPython 3.12 wheels into ``python/`` of the layer. CDK calls
-``try_bundle`` before it would start a Docker container; this bundler either builds the layer and returns True or
-raises, so synth never falls back to Docker.
+:mod:`infrastructure.layer_build` turns the lock file into ``python/`` of the layer for Lambda's python3.12 on
+x86_64 (wheels from the lock, pure-Python sdists built into wheels, compiled code only from manylinux cp312
+wheels) and checks the result. The build is cached under ``.build/layer-built/`` by the staged inputs (lock file,
+dependency list, build commands), so ``make synth`` and the test of the built layer build it once. CDK calls
+``try_bundle`` before it would start a Docker container; this bundler either copies the built layer and returns
+True or raises, so synth never falls back to Docker.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,35 +21,13 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infrastructure import staging
+from infrastructure import layer_build, staging
 
-PYTHON_VERSION = "3.12"
-# Lambda's python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34) on x86_64.
-PYTHON_PLATFORM = "x86_64-manylinux_2_34"
-
-EXPORT_ARGS: tuple[str, ...] = (
-    "export",
-    "--frozen",
-    "--no-dev",
-    "--no-default-groups",
-    "--no-emit-project",
-    "--format",
-    "requirements.txt",
-)
-INSTALL_ARGS: tuple[str, ...] = (
-    "pip",
-    "install",
-    "--python-platform",
-    PYTHON_PLATFORM,
-    "--python-version",
-    PYTHON_VERSION,
-    "--only-binary",
-    ":all:",
-    "--require-hashes",
-)
+BUILT_DIR = staging.BUILD_DIR / "layer-built"
+WHEELHOUSE = staging.BUILD_DIR / "wheelhouse"
 
 
-class LayerBundlingError(RuntimeError):
+class LayerBundlingError(layer_build.LayerBuildError):
     """The dependency layer could not be built locally (CDK must not fall back to Docker)."""
 
 
@@ -57,60 +35,66 @@ def _uv() -> str:
     uv = shutil.which("uv")
     if uv is None:
         raise LayerBundlingError(
-            "uv is not on PATH: it builds the dependency layer (there is no Docker fallback)"
+            "uv is not on PATH: it builds the dependency layer (there is no Docker fallback); run `make synth`"
         )
     return uv
 
 
-def _run(args: list[str], cwd: Path) -> None:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
-    if result.returncode != 0:
-        raise LayerBundlingError(
-            f"{' '.join(args)} failed with exit code {result.returncode}:\n{result.stdout}\n{result.stderr}"
-        )
+def stage_source() -> Path:
+    """The layer's inputs in a content-addressed folder: its name changes exactly when the layer must."""
+    return staging.stage(
+        "layer",
+        {
+            "pyproject.toml": staging.REPO_ROOT / "pyproject.toml",
+            "uv.lock": staging.REPO_ROOT / "uv.lock",
+        },
+        extra={
+            "build.json": json.dumps(
+                {
+                    "export": layer_build.EXPORT_ARGS,
+                    "install": layer_build.INSTALL_ARGS,
+                    "runtime_provided": sorted(layer_build.RUNTIME_PROVIDED),
+                },
+                indent=2,
+            )
+        },
+    )
 
 
-def dependency_pyproject(path: Path) -> str:
-    """The parts of pyproject.toml that ``uv export`` reads: the project's dependencies and groups."""
-    data = tomllib.loads(path.read_text())
-    project = data["project"]
-    lines = [
-        "[project]",
-        f"name = {json.dumps(project['name'])}",
-        f"version = {json.dumps(project['version'])}",
-        f"requires-python = {json.dumps(project['requires-python'])}",
-        f"dependencies = {json.dumps(project.get('dependencies', []))}",
-    ]
-    for table, content in (
-        ("project.optional-dependencies", project.get("optional-dependencies", {})),
-        ("dependency-groups", data.get("dependency-groups", {})),
-    ):
-        lines += ["", f"[{table}]"] + [
-            f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sorted(content.items())
-        ]
-    return "\n".join(lines) + "\n"
+def built_layer(source: Path | None = None) -> Path:
+    """The built layer (a folder holding ``python/``) for the staged ``source``; built once, then reused."""
+    source = source or stage_source()
+    done = BUILT_DIR / source.name
+    if (done / "python").is_dir():
+        return done
+    BUILT_DIR.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=BUILT_DIR))
+    try:
+        try:
+            layer_build.build(_uv(), source, scratch / "python", WHEELHOUSE, staging.FUNCTION_CODE.values())
+        except layer_build.LayerBuildError as exc:
+            raise LayerBundlingError(str(exc)) from None
+        try:
+            scratch.rename(done)
+        except OSError:
+            if not (done / "python").is_dir():  # another process published the same build first: use theirs
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return done
 
 
 @jsii.implements(ILocalBundling)
 class UvLocalBundling:
-    """Builds the layer from the staged pyproject.toml and uv.lock with ``uv export`` + ``uv pip install``."""
+    """Copies the built layer (:func:`built_layer`) into CDK's asset output folder."""
 
     def __init__(self, project_dir: Path) -> None:
         self._project_dir = project_dir
 
     # jsii calls this with the bundling options as a second positional argument (a struct), not as keywords.
     def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
-        uv = _uv()
-        with tempfile.TemporaryDirectory(prefix="steward-layer-") as scratch:
-            requirements = Path(scratch) / "requirements.txt"
-            _run(
-                [uv, *EXPORT_ARGS, "--project", str(self._project_dir), "-o", str(requirements)],
-                self._project_dir,
-            )
-            target = Path(output_dir) / "python"
-            _run([uv, *INSTALL_ARGS, "--target", str(target), "-r", str(requirements)], self._project_dir)
-        if not any(target.iterdir()):
-            raise LayerBundlingError(f"the dependency layer at {target} is empty")
+        built = built_layer(self._project_dir)
+        shutil.copytree(built / "python", Path(output_dir) / "python", dirs_exist_ok=True)
         return True
 
 
@@ -121,14 +105,7 @@ class DependencyLayer(Construct):
         super().__init__(scope, construct_id)
         # The asset is keyed by the lock file, the project's dependency list and the exact build commands: any
         # change to them rebuilds the layer; anything else reuses the bundled output in cdk.out.
-        source = staging.stage(
-            "layer",
-            {
-                "pyproject.toml": staging.REPO_ROOT / "pyproject.toml",
-                "uv.lock": staging.REPO_ROOT / "uv.lock",
-            },
-            extra={"build.json": json.dumps({"export": EXPORT_ARGS, "install": INSTALL_ARGS}, indent=2)},
-        )
+        source = stage_source()
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = REPO_ROOT / ".build"
+# The code every function ships with: the packages a handler may import, by their import names.
+FUNCTION_CODE = {"shared": REPO_ROOT / "shared", "functions": REPO_ROOT / "functions"}
 _IGNORED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 _IGNORED_SUFFIXES = (".pyc", ".pyo")
 # Staged copies nobody has published for this long are removed on the next stage of the same kind.
@@ -85,3 +87,8 @@ def _prune(parent: Path, keep: Path) -> None:
     for entry in parent.iterdir():
         if entry != keep and entry.is_dir() and entry.stat().st_mtime < cutoff:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def function_code() -> Path:
+    """The staged folder of the functions' code asset."""
+    return stage("lambda", FUNCTION_CODE)

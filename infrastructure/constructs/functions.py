@@ -243,10 +243,7 @@ def build_function(
 class Functions(Construct):
     def __init__(self, scope: Construct, construct_id_: str, *, resources: Resources) -> None:
         super().__init__(scope, construct_id_)
-        source = staging.stage(
-            "lambda", {"shared": staging.REPO_ROOT / "shared", "functions": staging.REPO_ROOT / "functions"}
-        )
-        code = lambda_.Code.from_asset(str(source))
+        code = lambda_.Code.from_asset(str(staging.function_code()))
         self.layer = DependencyLayer(self, "Dependencies").layer
         self.functions: dict[str, lambda_.Function] = {
             f.key: build_function(self, f, code=code, layer=self.layer, resources=resources)

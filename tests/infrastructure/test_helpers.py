@@ -64,18 +64,7 @@ def test_layer_bundling_fails_loudly_instead_of_falling_back_to_docker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(layer, "_uv", lambda: "/bin/false")
+    monkeypatch.setattr(layer, "BUILT_DIR", tmp_path / "built")
     bundler = layer.UvLocalBundling(tmp_path)
     with pytest.raises(layer.LayerBundlingError, match="exit code 1"):
         bundler.try_bundle(str(tmp_path / "out"))
-
-
-def test_layer_pyproject_keeps_only_what_uv_export_reads(tmp_path: Path) -> None:
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        '[project]\nname = "x"\nversion = "1"\nrequires-python = ">=3.11"\ndependencies = ["a>=1"]\n'
-        '[tool.ruff]\nline-length = 110\n[dependency-groups]\ndev = ["b"]\n'
-    )
-    text = layer.dependency_pyproject(pyproject)
-    assert 'dependencies = ["a>=1"]' in text
-    assert '"dev" = ["b"]' in text
-    assert "ruff" not in text
