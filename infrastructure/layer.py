@@ -32,7 +32,8 @@ class LayerBundlingError(layer_build.LayerBuildError):
 
 
 def _uv() -> str:
-    uv = shutil.which("uv")
+    """uv on PATH, or where ``make install`` puts it when it was not (``.tools/bin``)."""
+    uv = shutil.which("uv") or shutil.which("uv", path=str(staging.REPO_ROOT / ".tools" / "bin"))
     if uv is None:
         raise LayerBundlingError(
             "uv is not on PATH: it builds the dependency layer (there is no Docker fallback); run `make synth`"

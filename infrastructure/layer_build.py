@@ -195,7 +195,9 @@ def sha256_file(path: Path) -> str:
 
 
 def _run(args: list[str], cwd: Path) -> str:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
         raise LayerBuildError(
             f"{' '.join(args)} failed with exit code {result.returncode}:\n{result.stdout}\n{result.stderr}"
@@ -266,13 +268,16 @@ def build(
     uv: str, project_dir: Path, target: Path, wheelhouse: Path, code_roots: Iterable[Path] = ()
 ) -> None:
     """Install the locked runtime dependencies into ``target`` (the layer's ``python/``) and check them."""
-    requirements = _run([uv, *EXPORT_ARGS, "--project", str(project_dir)], project_dir)
-    pins = pinned(requirements)
-    the_plan = plan(pins, read_lock(project_dir / "uv.lock"))
-    wheels = {locked.name: build_pure_wheel(uv, locked, wheelhouse) for locked in the_plan.from_sdist}
     with tempfile.TemporaryDirectory(prefix="steward-layer-") as scratch:
+        # Written to a file, not read from stdout: uv colours its output when CDK's environment asks for colour.
+        exported = Path(scratch) / "exported.txt"
+        _run([uv, *EXPORT_ARGS, "--project", str(project_dir), "-o", str(exported)], project_dir)
+        requirements = exported.read_text(encoding="utf-8")
+        pins = pinned(requirements)
+        the_plan = plan(pins, read_lock(project_dir / "uv.lock"))
+        wheels = {locked.name: build_pure_wheel(uv, locked, wheelhouse) for locked in the_plan.from_sdist}
         req_file = Path(scratch) / "requirements.txt"
-        req_file.write_text(with_local_wheels(requirements, wheels))
+        req_file.write_text(with_local_wheels(requirements, wheels), encoding="utf-8")
         _run([uv, *INSTALL_ARGS, "--target", str(target), "-r", str(req_file)], project_dir)
     # Byte code is compiled by Lambda's own interpreter; console scripts are never run there.
     for unused in [*target.rglob("__pycache__"), target / "bin"]:

@@ -45,6 +45,10 @@ YOUTUBE_TOPIC = re.compile(
     r"^https://www\.youtube\.com/xml/feeds/videos\.xml\?channel_id=[A-Za-z0-9_-]{10,64}$"
 )
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# What an X CRC token may be: a short opaque string (X sends base64-like random tokens). Nothing matching this is
+# a JSON object, so the CRC answer can never serve as the signature of a delivery.
+CRC_TOKEN_MAX = 128
+CRC_TOKEN = re.compile(rf"[A-Za-z0-9+/=_.\-]{{1,{CRC_TOKEN_MAX}}}")
 
 
 # The query parameters each platform's handshake must carry (also what the API document lists).
@@ -138,9 +142,21 @@ def meta_handshake(query: Mapping[str, str], verify_token: str) -> Reply:
 
 
 def x_crc(query: Mapping[str, str], consumer_secret: str) -> Reply:
+    """X's challenge-response check, answered only for a token that can never be a delivery.
+
+    The answer is the same HMAC as a delivery's signature, so answering any string would sign any body on
+    request. X's tokens are short opaque strings: a token that is not (:data:`CRC_TOKEN`) is refused, and
+    since every accepted token lacks JSON's ``{``, no answer verifies as the signature of a delivery.
+    """
     if refused := missing_query("x", query):
         return refused
-    return Reply(200, {"response_token": "sha256=" + _b64_hmac(consumer_secret, query["crc_token"].encode())})
+    token = query["crc_token"]
+    if not CRC_TOKEN.fullmatch(token):
+        return Reply(
+            400,
+            {"message": f"crc_token must be 1 to {CRC_TOKEN_MAX} letters, digits or + / = _ . - characters"},
+        )
+    return Reply(200, {"response_token": "sha256=" + _b64_hmac(consumer_secret, token.encode())})
 
 
 def websub_verification(query: Mapping[str, str]) -> Reply:

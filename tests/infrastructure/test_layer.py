@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,10 @@ def test_make_synth_refuses_a_template_whose_layer_asset_is_empty(tmp_path: Path
 
 def test_make_synth_reports_the_sizes_of_a_good_template(tmp_path: Path, built: Path) -> None:
     assert "% of Lambda's 250 MB" in layer_build.check_synthesized(assembly(tmp_path, built / "python"))
+
+
+def test_uv_runs_without_colour_whatever_cdk_sets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``npx cdk synth`` runs the app with FORCE_COLOR set, and uv then colours what it prints."""
+    monkeypatch.setenv("FORCE_COLOR", "0")
+    probe = "import os; print(os.environ.get('FORCE_COLOR'), os.environ.get('NO_COLOR'))"
+    assert layer_build._run([sys.executable, "-c", probe], tmp_path).split() == ["None", "1"]

@@ -209,3 +209,15 @@ def test_every_fixture_with_a_wrong_signature_is_refused_and_nothing_is_stored(
         == 401
     )
     assert intake.keys() == []
+
+
+def test_the_x_crc_cannot_be_used_to_sign_a_forged_delivery(intake: Intake) -> None:
+    """The attack of the security review: ask the CRC to 'answer' a delivery's bytes, then post that delivery
+    with the answer as its signature. The CRC refuses the token, so there is no signature to use."""
+    forged = fixture("x_tweet_create_events_3_reply.json")
+    reply = get("x", {"crc_token": forged.decode()})
+    assert reply["statusCode"] == 400
+    assert "response_token" not in reply["body"]
+    oracle = webhooks.expected_signature("x", "not-the-consumer-secret", forged)
+    assert post("x", forged, oracle)["statusCode"] == 401
+    assert intake.keys() == []

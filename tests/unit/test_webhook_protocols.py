@@ -118,6 +118,38 @@ def test_x_crc_matches_the_published_vector() -> None:
     assert webhooks.x_crc({}, "s").status == 400
 
 
+@pytest.mark.parametrize(
+    "token",
+    [
+        '{"for_user_id":"2975699229","tweet_create_events":[]}',
+        fixture("x_tweet_create_events_1.json").decode(),
+        "[1]",
+        "a b",
+        "x" * 129,
+        "<feed/>",
+        "caf\u00e9",
+    ],
+)
+def test_x_crc_refuses_a_token_that_is_not_a_short_opaque_string(token: str) -> None:
+    reply = webhooks.x_crc({"crc_token": token}, "test-consumer-secret")
+    assert reply.status == 400
+    assert isinstance(reply.body, dict)
+    assert "crc_token must be" in reply.body["message"]
+
+
+@given(st.text(max_size=200) | st.from_regex(webhooks.CRC_TOKEN, fullmatch=True))
+def test_no_crc_answer_is_ever_the_signature_of_a_delivery(token: str) -> None:
+    """The CRC answer is HMAC(consumer secret, token), the construction of a delivery's signature: every token
+    answered must be a body the receiver refuses as a delivery, so the answer cannot sign a forged one."""
+    reply = webhooks.x_crc({"crc_token": token}, "test-consumer-secret")
+    if reply.status != 200:
+        return
+    assert isinstance(reply.body, dict)
+    signature = reply.body["response_token"]
+    assert webhooks.signature_matches("x", "test-consumer-secret", token.encode(), signature)
+    assert webhooks.shape_problem("x", token.encode()) is not None
+
+
 def test_websub_verification() -> None:
     topic = "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCXuqSBlHAE6Xw-yeJA0Tunw"
     ok = webhooks.websub_verification({"hub.mode": "subscribe", "hub.topic": topic, "hub.challenge": "abc"})
