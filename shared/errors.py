@@ -69,6 +69,12 @@ class Unavailable(StewardError):
     code = "unavailable"
 
 
+class NotConfigured(Unavailable):
+    """A secret the function needs still holds the deployment's placeholder (or is too short to be real)."""
+
+    code = "not_configured"
+
+
 class ConfigurationError(StewardError):
     """The function is deployed wrong: a missing or invalid setting."""
 

@@ -16,9 +16,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from shared.catalogue import SECRET_PLACEHOLDER
 from shared.domain import webhooks
 from shared.domain.webhooks import Platform, Reply
-from shared.errors import StewardError
+from shared.errors import NotConfigured, StewardError
 from shared.observability import logger, metrics
 from shared.settings import get_settings
 from shared.store import intake
@@ -32,11 +33,28 @@ SECRET_OF: dict[Platform, tuple[str, str]] = {
 }
 
 
+def configured(platform: Platform, key: str, field: str) -> str:
+    """Secret ``key``'s ``field``, unless it is the deployment's placeholder or too short to be real: then the
+    webhook is not configured (503, so the platform retries once it is; a metric the stack alarms on)."""
+    value = secret_fields(key)[field]
+    if value == SECRET_PLACEHOLDER or len(value) < webhooks.MIN_SECRET_LENGTH:
+        metrics.add_metric(name="WebhookSecretNotConfigured", unit=MetricUnit.Count, value=1)
+        logger.error(
+            "webhook secret not configured", extra={"platform": platform, "secret": key, "field": field}
+        )
+        raise NotConfigured(
+            f"the {platform} webhook is not configured yet: its secret {key} ({field}) has not been set"
+        )
+    return value
+
+
 def handshake(platform: Platform, query: dict[str, str]) -> Reply:
+    # No handshake for a webhook that could not verify the deliveries it subscribes to.
+    signing = configured(platform, *SECRET_OF[platform])
     if platform == "meta":
-        return webhooks.meta_handshake(query, secret_fields("meta-app")["verify_token"])
+        return webhooks.meta_handshake(query, configured(platform, "meta-app", "verify_token"))
     if platform == "x":
-        return webhooks.x_crc(query, secret_fields("x-app")["consumer_secret"])
+        return webhooks.x_crc(query, signing)
     return webhooks.websub_verification(query)
 
 
@@ -60,10 +78,10 @@ def deliver(platform: Platform, event: dict[str, Any]) -> Reply:
         return _refused(
             platform, 413, f"the delivery is {len(body)} bytes; the limit is {limit}", "too_large"
         )
-    key, field = SECRET_OF[platform]
+    secret = configured(platform, *SECRET_OF[platform])
     headers = event.get("headers") or {}
     provided = webhooks.header(headers, webhooks.SIGNATURE_HEADERS[platform])
-    if not webhooks.signature_matches(platform, secret_fields(key)[field], body, provided):
+    if not webhooks.signature_matches(platform, secret, body, provided):
         what = "missing" if not provided else "wrong"
         return _refused(
             platform, 401, f"the {webhooks.SIGNATURE_HEADERS[platform]} signature is {what}", "signature"

@@ -51,8 +51,20 @@ def _operation(route: catalogue.Route) -> dict[str, Any]:
             ],
             "responses": {
                 "200": {"description": "The challenge, echoed as the platform expects"},
-                **_responses((400, "A handshake parameter is missing or wrong"), (403, "Wrong verify token")),
-                **_responses((404, "Not a topic this endpoint subscribes to"), (503, "Secrets unavailable")),
+                **_responses(
+                    (
+                        400,
+                        "A handshake parameter is missing or wrong (an X crc_token must be a short opaque string)",
+                    ),
+                    (403, "Wrong verify token"),
+                ),
+                **_responses(
+                    (404, "Not a topic this endpoint subscribes to"),
+                    (
+                        503,
+                        "Secrets unavailable, or the webhook not configured (its secret is still the placeholder)",
+                    ),
+                ),
             },
         }
     header = webhooks.SIGNATURE_HEADERS[platform]
@@ -70,7 +82,9 @@ def _operation(route: catalogue.Route) -> dict[str, Any]:
             "200": {"description": "Stored in intake and queued for processing"},
             **_responses((400, "Signed, kept for diagnosis, but not a delivery of this platform")),
             **_responses((401, "Signature missing or wrong; nothing stored"), (413, "Delivery too large")),
-            **_responses((503, "Storage or queue failed; the platform should retry")),
+            **_responses(
+                (503, "Storage or queue failed, or the webhook not configured; the platform should retry")
+            ),
         },
     }
 

@@ -6,6 +6,8 @@
 * **a scheduled function failed without a word** (Lambda's ``Errors``): a run killed by the function's timeout or
   its memory limit never gets to record its end, so its record stays ``running`` and no ``RunsFailed`` is emitted.
   One alarm per function that a schedule invokes.
+* **a webhook is not configured** (``WebhookSecretNotConfigured``, emitted by the receiver): a platform calls a
+  webhook whose secret is still the placeholder, so its deliveries are refused with 503.
 """
 
 from __future__ import annotations
@@ -75,6 +77,20 @@ class Alarms(Construct):
                 f"The {key} function failed (an error, its timeout or its memory limit), which runs the {sweeps} "
                 "schedule: a run killed this way stays 'running' in GET /runs/{sweep}; its logs say why.",
             )
+
+        self.webhook_not_configured = self._alarm(
+            "WebhookSecretNotConfigured",
+            cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name="WebhookSecretNotConfigured",
+                dimensions_map={"service": SERVICE},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            "A platform is calling a webhook whose secret still holds the deployment's placeholder (or a value too "
+            "short to be real): its deliveries get 503 and nothing is stored until the platform's value is put in "
+            "(aws secretsmanager put-secret-value); the receiver's logs name the secret.",
+        )
 
     def _alarm(self, id_: str, metric: cloudwatch.IMetric, description: str) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(

@@ -45,6 +45,9 @@ YOUTUBE_TOPIC = re.compile(
     r"^https://www\.youtube\.com/xml/feeds/videos\.xml\?channel_id=[A-Za-z0-9_-]{10,64}$"
 )
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# A verification secret shorter than this is not a real one (Meta's app secrets are 32 characters, X's consumer
+# secrets 50, the secrets the stack generates 48): the webhook is treated as not configured.
+MIN_SECRET_LENGTH = 16
 # What an X CRC token may be: a short opaque string (X sends base64-like random tokens). Nothing matching this is
 # a JSON object, so the CRC answer can never serve as the signature of a delivery.
 CRC_TOKEN_MAX = 128

@@ -92,3 +92,9 @@ def test_each_scheduled_function_alarms_when_it_fails_without_recording_it(synth
     for _, props in alarms:
         assert props["Namespace"] == "AWS/Lambda"
         _alarms_incidents(synth, props)
+
+
+def test_a_webhook_called_while_its_secret_is_a_placeholder_alarms_the_incidents_topic(synth: Synth) -> None:
+    [(service, props)] = _alarms(synth, "WebhookSecretNotConfigured", "service")
+    assert (service, props["Namespace"], props["Period"]) == ("steward", "Steward", 300)
+    _alarms_incidents(synth, props)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import pytest
 
+from functions.webhooks import receiver
 from functions.webhooks.handler import handler
 from infrastructure.local.provision import Provisioned, local_secret_values
 from shared import catalogue
@@ -117,22 +120,81 @@ def test_a_wrong_or_missing_signature_is_401_and_nothing_is_stored(intake: Intak
     assert intake.messages() == []
 
 
-@pytest.mark.parametrize("name", ["M2", "X1", "W1"])
-def test_the_published_vectors_are_accepted_with_their_secrets(intake: Intake, name: str) -> None:
-    platform, secret_value, body, header = VECTORS[name]
-    key, field = SECRET_FIELD[platform]
+@contextmanager
+def secret_set_to(platform: str, value: str, field: str | None = None) -> Iterator[None]:
+    """The platform's secret (or another field of it) holding ``value`` for the duration."""
+    key, signing = SECRET_FIELD[platform]
     sm = boto3.client("secretsmanager", region_name=REGION)
     current = json.loads(sm.get_secret_value(SecretId=f"steward-local-{key}")["SecretString"])
     sm.put_secret_value(
-        SecretId=f"steward-local-{key}", SecretString=json.dumps({**current, field: secret_value})
+        SecretId=f"steward-local-{key}", SecretString=json.dumps({**current, (field or signing): value})
     )
     aws.reset()
     try:
-        assert post(platform, vector_body(body), header)["statusCode"] == 200
-        assert post(platform, vector_body(body) + b"\n", header)["statusCode"] == 401
+        yield
     finally:
         sm.put_secret_value(SecretId=f"steward-local-{key}", SecretString=json.dumps(current))
         aws.reset()
+
+
+def test_a_published_vector_is_accepted_with_its_secret(intake: Intake) -> None:
+    platform, secret_value, body, header = VECTORS["W1"]
+    with secret_set_to(platform, secret_value):
+        assert post(platform, vector_body(body), header)["statusCode"] == 200
+        assert post(platform, vector_body(body) + b"\n", header)["statusCode"] == 401
+
+
+@pytest.mark.parametrize("name", ["M2", "X1"])
+def test_a_secret_too_short_to_be_real_verifies_nothing(intake: Intake, name: str) -> None:
+    """The documentation's own vectors use toy secrets ("DDD"): a deployment holding one is not configured."""
+    platform, secret_value, body, header = VECTORS[name]
+    with secret_set_to(platform, secret_value):
+        reply = post(platform, vector_body(body), header)
+    assert reply["statusCode"] == 503
+    assert "not configured" in json.loads(reply["body"])["message"]
+    assert secret_value not in reply["body"]
+    assert intake.keys() == []
+
+
+HANDSHAKES = {
+    "meta": {"hub.mode": "subscribe", "hub.verify_token": catalogue.SECRET_PLACEHOLDER, "hub.challenge": "1"},
+    "x": {"crc_token": "abc"},
+    "youtube": {
+        "hub.mode": "subscribe",
+        "hub.topic": "https://www.youtube.com/xml/feeds/videos.xml?channel_id=UCXuqSBlHAE6Xw-yeJA0Tunw",
+        "hub.challenge": "ch",
+    },
+}
+
+
+@pytest.mark.parametrize("platform", ["meta", "x", "youtube"])
+def test_the_deployments_placeholder_secret_verifies_nothing_and_answers_no_handshake(
+    intake: Intake, platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack seeds the platform-issued secrets with a public placeholder: signatures made with it are not
+    accepted, handshakes are not answered (503: the platform retries once the district puts the value in)."""
+    emitted: list[str] = []
+    add_metric = receiver.metrics.add_metric
+    monkeypatch.setattr(
+        receiver.metrics, "add_metric", lambda **kw: (emitted.append(kw["name"]), add_metric(**kw))[1]
+    )
+    body = fixture(SIGNED_FIXTURES[platform][0])
+    forged = webhooks.expected_signature(platform, catalogue.SECRET_PLACEHOLDER, body)  # type: ignore[arg-type]
+    with secret_set_to(platform, catalogue.SECRET_PLACEHOLDER):
+        delivery = post(platform, body, forged)
+        handshake = get(platform, HANDSHAKES[platform])
+    assert (delivery["statusCode"], handshake["statusCode"]) == (503, 503)
+    assert "not configured" in json.loads(delivery["body"])["message"]
+    assert intake.keys() == []
+    assert intake.messages() == []
+    assert emitted.count("WebhookSecretNotConfigured") == 2  # the metric the stack alarms on
+
+
+def test_a_placeholder_verify_token_answers_no_meta_handshake(intake: Intake) -> None:
+    with secret_set_to("meta", catalogue.SECRET_PLACEHOLDER, field="verify_token"):
+        reply = get("meta", HANDSHAKES["meta"])
+    assert reply["statusCode"] == 503
+    assert "verify_token" in json.loads(reply["body"])["message"]
 
 
 def test_a_signed_body_of_the_wrong_shape_is_kept_for_diagnosis_but_refused(intake: Intake) -> None:
