@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from pynamodb.exceptions import PynamoDBException
 
 from shared import catalogue
@@ -30,6 +30,9 @@ from shared.errors import BadRequest, StewardError, Unauthorized
 from shared.identity import Identity
 from shared.observability import logger
 from shared.settings import get_settings
+
+# A written reason or note: surrounding whitespace is not part of it, so one of only spaces is missing (422).
+Reason = Annotated[str, StringConstraints(strip_whitespace=True)]
 
 _SPLIT = re.compile(r"[\s,\[\]]+")
 

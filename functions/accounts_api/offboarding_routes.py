@@ -18,7 +18,7 @@ class OffboardingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(min_length=3, max_length=254, description="The staff member's district email address")
-    reason: str = Field(
+    reason: api.Reason = Field(
         min_length=service.REASON_MIN,
         max_length=service.REASON_MAX,
         description="Why (e.g. the HR ticket): recorded on every account changed and audited",

@@ -42,28 +42,30 @@ class UnofficialRequest(_Body):
 
 
 class ApprovalRequest(_Body):
-    note: str = Field(default="", max_length=1000, description="Recorded with the approval")
+    note: api.Reason = Field(default="", max_length=1000, description="Recorded with the approval")
 
 
 class ReasonRequest(_Body):
-    reason: str = Field(
+    reason: api.Reason = Field(
         min_length=3, max_length=1000, description="Why: recorded with the change and audited"
     )
 
 
 class OptionalReason(_Body):
-    reason: str = Field(default="", max_length=1000, description="Why (optional): recorded and audited")
+    reason: api.Reason = Field(
+        default="", max_length=1000, description="Why (optional): recorded and audited"
+    )
 
 
 class StewardRequest(_Body):
     email: str = Field(min_length=3, max_length=254, description="A district staff email address")
     role: StewardRole
-    reason: str = Field(default="", max_length=1000)
+    reason: api.Reason = Field(default="", max_length=1000)
 
 
 class StewardRoleRequest(_Body):
     role: StewardRole
-    reason: str = Field(default="", max_length=1000)
+    reason: api.Reason = Field(default="", max_length=1000)
 
 
 class ConfirmRequest(_Body):
@@ -217,7 +219,7 @@ def confirm_disclosure(
 
 # --------------------------------------------------------------------------------------------- the vault
 class CheckoutRequest(_Body):
-    reason: str = Field(
+    reason: api.Reason = Field(
         min_length=3,
         max_length=500,
         description="Why the credential is needed: recorded, audited and notified",

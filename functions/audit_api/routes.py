@@ -14,7 +14,7 @@ router = APIGatewayRouter()
 
 class AnchorRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=3, max_length=500, description="Why an anchor is wanted now")
+    reason: api.Reason = Field(min_length=3, max_length=500, description="Why an anchor is wanted now")
 
 
 class AnchorSummary(BaseModel):

@@ -17,7 +17,7 @@ CaseId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The case id
 
 class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(
+    reason: api.Reason = Field(
         min_length=3, max_length=1000, description="Why: recorded with the decision and audited"
     )
 

@@ -51,7 +51,7 @@ class Answer(_Body):
 
 class ExtendBody(_Body):
     days: int = Field(ge=1, le=365)
-    reason: str = Field(min_length=3, max_length=2000, description="The written reason (required)")
+    reason: api.Reason = Field(min_length=3, max_length=2000, description="The written reason (required)")
 
 
 class InstallmentBody(_Body):
@@ -74,7 +74,9 @@ class WithheldBody(_Body):
 class CloseBody(_Body):
     closure: Closure
     closed_on: date
-    reason: str = Field(default="", max_length=2000, description="Required for a denial or an abandonment")
+    reason: api.Reason = Field(
+        default="", max_length=2000, description="Required for a denial or an abandonment"
+    )
 
 
 def _path(step: str) -> str:

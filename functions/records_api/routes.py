@@ -40,19 +40,19 @@ class SeriesRequest(_Body):
     essential: bool = False
     jurisdiction: str = Field(min_length=2, max_length=20)
     citation: str = Field(default="", max_length=500)
-    note: str = Field(
+    note: api.Reason = Field(
         default="", max_length=1000, description="Why the schedule changes: recorded and audited"
     )
 
 
 class DefaultRequest(_Body):
     dan: str = Field(min_length=2, max_length=40)
-    note: str = Field(default="", max_length=1000)
+    note: api.Reason = Field(default="", max_length=1000)
 
 
 class AssignRequest(_Body):
     dan: str = Field(min_length=2, max_length=40)
-    note: str = Field(default="", max_length=1000)
+    note: api.Reason = Field(default="", max_length=1000)
 
 
 class ScopeRequest(_Body):
@@ -67,16 +67,16 @@ class ScopeRequest(_Body):
 
 class HoldRequest(_Body):
     matter: str = Field(min_length=1, max_length=200, description="The matter the hold is for")
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: api.Reason = Field(min_length=3, max_length=1000)
     scope: ScopeRequest
 
 
 class ReasonRequest(_Body):
-    reason: str = Field(min_length=3, max_length=1000, description="Why: recorded and audited")
+    reason: api.Reason = Field(min_length=3, max_length=1000, description="Why: recorded and audited")
 
 
 class NoteRequest(_Body):
-    note: str = Field(default="", max_length=1000)
+    note: api.Reason = Field(default="", max_length=1000)
 
 
 class HoldList(BaseModel):

@@ -206,6 +206,7 @@ def test_a_team_account_from_request_to_active_with_every_refusal_on_the_way(wor
     refused(world, 409, ("cannot go from active to abandoned",), "POST", f"{base}/abandon", "director.kim",
             {"reason": "nobody posts"})  # fmt: skip
     refused(world, 422, ("reason",), "POST", f"{base}/retire", "director.kim", {"reason": ""})
+    refused(world, 422, ("reason",), "POST", f"{base}/retire", "director.kim", {"reason": "   \t   "})
 
     # Everyone who may read sees it; the audit trail has every step, in order, and verifies.
     for reader in ("records.officer", "principal.lee", "tech.ortiz", "director.kim"):

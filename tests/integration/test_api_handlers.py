@@ -138,6 +138,8 @@ BAD_ANCHOR_REQUESTS: list[tuple[str, dict[str, Any], int, str]] = [
     ("unknown field", {"body": {"reason": "quarterly", "extra": 1}}, 422, "extra: unknown field"),
     ("wrong type", {"body": {"reason": 42}}, 422, "reason"),
     ("too short", {"body": {"reason": "x"}}, 422, "reason"),
+    ("only whitespace", {"body": {"reason": "  \t\u00a0\n  "}}, 422, "reason"),
+    ("too short once trimmed", {"body": {"reason": "   x   "}}, 422, "reason"),
     ("missing", {"body": {}}, 422, "reason: required"),
     ("no body", {}, 422, "required"),
     ("not UTF-8", {"raw_body": b'{"reason": "\xff\xfe"}'}, 400, "not"),
