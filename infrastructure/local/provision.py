@@ -49,7 +49,7 @@ LOCAL_SECRETS: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
-# The sample accounts of the fixtures and events (../shared/fixtures/webhooks, events/): each gets a development
+# The sample accounts of the fixtures and events (tests/fixtures/webhooks, events/): each gets a development
 # access token in the ``platform-tokens`` secret, so Steward can act on their comments through the fake platform
 # server (which accepts any token unless it is started with a list of them).
 LOCAL_ACCOUNTS: tuple[tuple[str, str], ...] = (

@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
 def spawned(directory: Path, timeout: float = 120) -> Iterator[dict[str, Any]]:
     """Start ``steward local --port 0`` with its state file and log in ``directory``; yields its state (with
-    ``state_file`` and ``log``). RuntimeError, with the log's tail, if it does not start within ``timeout``."""
-    state_file, log = directory / "local.json", directory / "local.log"
+    ``state_file``, ``log`` and ``state_home``). RuntimeError, with the log's tail, if it does not start within
+    ``timeout``.
+
+    Its per-port state file goes under ``state_home`` (``XDG_STATE_HOME``), in ``directory`` too, not in the
+    user's own: a ``steward`` command finds this runtime by its port only with ``XDG_STATE_HOME=state_home``."""
+    state_file, log, state_home = directory / "local.json", directory / "local.log", directory / "state"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STEWARD_"))}
+    env["XDG_STATE_HOME"] = str(state_home)
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
             [sys.executable, "-m", "infrastructure.cli", "--state", str(state_file), "local", "--port", "0"],
@@ -40,7 +45,7 @@ def spawned(directory: Path, timeout: float = 120) -> Iterator[dict[str, Any]]:
                 raise RuntimeError(f"the local runtime did not start:\n{tail}")
             time.sleep(0.1)
         state: dict[str, Any] = json.loads(state_file.read_text())
-        yield {**state, "state_file": str(state_file), "log": str(log)}
+        yield {**state, "state_file": str(state_file), "log": str(log), "state_home": str(state_home)}
     finally:
         process.terminate()
         try:

@@ -50,6 +50,11 @@ def delivery_key(platform: str, received_at: datetime, digest: str, *, rejected:
     return f"{folder}/{platform}/{stamp}-{digest[:16]}.{EXTENSIONS.get(platform, 'bin')}"
 
 
+def _ascii(value: str, limit: int = 200) -> str:
+    """A header value as S3 metadata can hold it: printable ASCII, bounded."""
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in value[:limit])
+
+
 def store(
     platform: str,
     body: bytes,
@@ -69,10 +74,18 @@ def store(
             Bucket=bucket,
             Key=key,
             Body=body,
-            ContentType=content_type or "application/octet-stream",
+            # The bytes are kept as opaque bytes whatever the sender called them: an object stored as a form
+            # (curl's default) was parsed as one by S3-compatible servers and could not be read back.
+            ContentType="application/octet-stream",
             ChecksumAlgorithm="SHA256",
             IfNoneMatch="*",
-            Metadata={"platform": platform, "received-at": stamp, "sha256": digest, "request-id": request_id},
+            Metadata={
+                "platform": platform,
+                "received-at": stamp,
+                "sha256": digest,
+                "request-id": request_id,
+                "sent-content-type": _ascii(content_type or ""),
+            },
         )
     except (ClientError, BotoCoreError) as exc:
         raise Unavailable("the delivery could not be stored; the platform should retry") from exc

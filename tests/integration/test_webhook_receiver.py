@@ -283,3 +283,21 @@ def test_the_x_crc_cannot_be_used_to_sign_a_forged_delivery(intake: Intake) -> N
     oracle = webhooks.expected_signature("x", "not-the-consumer-secret", forged)
     assert post("x", forged, oracle)["statusCode"] == 401
     assert intake.keys() == []
+
+
+@pytest.mark.parametrize(
+    "sent", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json"]
+)
+def test_a_delivery_is_kept_as_opaque_bytes_whatever_content_type_it_was_sent_with(
+    intake: Intake, sent: str
+) -> None:
+    body = fixture("fb_feed_comment_add_1.json")
+    headers = {webhooks.SIGNATURE_HEADERS["meta"]: webhooks.expected_signature("meta", secret("meta"), body)}
+    headers["Content-Type"] = sent
+    event = rest_event("POST", "/webhooks/meta", roles=None, raw_body=body, headers=headers)
+    assert handler(event, FakeContext())["statusCode"] == 200
+    [key] = intake.keys()
+    head = intake.s3.head_object(Bucket=intake.bucket, Key=key)
+    assert head["ContentType"] == "application/octet-stream"
+    assert head["Metadata"]["sent-content-type"] == sent
+    assert intake.body(key) == body
