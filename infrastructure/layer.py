@@ -3,16 +3,14 @@
 :mod:`infrastructure.layer_build` turns the lock file into ``python/`` of the layer for Lambda's python3.12 on
 x86_64 (wheels from the lock, pure-Python sdists built into wheels, compiled code only from manylinux cp312
 wheels) and checks the result. The build is cached under ``.build/layer-built/`` by the staged inputs (lock file,
-dependency list, build commands), so ``make synth`` and the test of the built layer build it once. CDK calls
+dependency list, the build code), so ``make synth`` and the test of the built layer build it once. CDK calls
 ``try_bundle`` before it would start a Docker container; this bundler either copies the built layer and returns
-True or raises, so synth never falls back to Docker.
+True or raises :class:`~infrastructure.layer_build.LayerBuildError`, so synth never falls back to Docker.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +25,25 @@ BUILT_DIR = staging.BUILD_DIR / "layer-built"
 WHEELHOUSE = staging.BUILD_DIR / "wheelhouse"
 
 
-class LayerBundlingError(layer_build.LayerBuildError):
-    """The dependency layer could not be built locally (CDK must not fall back to Docker)."""
-
-
 def _uv() -> str:
     """uv on PATH, or where ``make install`` puts it when it was not (``.tools/bin``)."""
     uv = shutil.which("uv") or shutil.which("uv", path=str(staging.REPO_ROOT / ".tools" / "bin"))
     if uv is None:
-        raise LayerBundlingError(
+        raise layer_build.LayerBuildError(
             "uv is not on PATH: it builds the dependency layer (there is no Docker fallback); run `make synth`"
         )
     return uv
 
 
 def stage_source() -> Path:
-    """The layer's inputs in a content-addressed folder: its name changes exactly when the layer must."""
+    """The layer's inputs in a content-addressed folder: the lock file, the dependency list and the build code
+    itself, so its name changes exactly when the layer must."""
     return staging.stage(
         "layer",
         {
             "pyproject.toml": staging.REPO_ROOT / "pyproject.toml",
             "uv.lock": staging.REPO_ROOT / "uv.lock",
-        },
-        extra={
-            "build.json": json.dumps(
-                {
-                    "export": layer_build.EXPORT_ARGS,
-                    "install": layer_build.INSTALL_ARGS,
-                    "runtime_provided": sorted(layer_build.RUNTIME_PROVIDED),
-                },
-                indent=2,
-            )
+            "layer_build.py": Path(layer_build.__file__),
         },
     )
 
@@ -65,24 +51,12 @@ def stage_source() -> Path:
 def built_layer(source: Path | None = None) -> Path:
     """The built layer (a folder holding ``python/``) for the staged ``source``; built once, then reused."""
     source = source or stage_source()
-    done = BUILT_DIR / source.name
-    if (done / "python").is_dir():
-        return done
-    BUILT_DIR.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=BUILT_DIR))
-    try:
-        try:
-            layer_build.build(_uv(), source, scratch / "python", WHEELHOUSE, staging.FUNCTION_CODE.values())
-        except layer_build.LayerBuildError as exc:
-            raise LayerBundlingError(str(exc)) from None
-        try:
-            scratch.rename(done)
-        except OSError:
-            if not (done / "python").is_dir():  # another process published the same build first: use theirs
-                raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return done
+    return staging.publish(
+        BUILT_DIR / source.name,
+        lambda scratch: layer_build.build(
+            _uv(), source, scratch / "python", WHEELHOUSE, staging.FUNCTION_CODE.values()
+        ),
+    )
 
 
 @jsii.implements(ILocalBundling)

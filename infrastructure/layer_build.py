@@ -41,17 +41,25 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
+from infrastructure import staging
+
 PYTHON_VERSION = "3.12"
 # Lambda's python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34) on x86_64.
 GLIBC = (2, 34)
 UV_PLATFORM = f"x86_64-manylinux_{GLIBC[0]}_{GLIBC[1]}"
-# What the python3.12 runtime ships: boto3 and everything it depends on. The layer leaves them out.
-RUNTIME_PROVIDED: frozenset[NormalizedName] = frozenset(
-    canonicalize_name(n)
-    for n in ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
-)
-# Their import names, for the check of the functions' imports.
-RUNTIME_MODULES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
+# What the python3.12 runtime ships: boto3 and everything it depends on (distribution → import name). The layer
+# leaves them out.
+_RUNTIME: dict[str, str] = {
+    "boto3": "boto3",
+    "botocore": "botocore",
+    "s3transfer": "s3transfer",
+    "jmespath": "jmespath",
+    "python-dateutil": "dateutil",
+    "six": "six",
+    "urllib3": "urllib3",
+}
+RUNTIME_PROVIDED: frozenset[NormalizedName] = frozenset(canonicalize_name(n) for n in _RUNTIME)
+RUNTIME_MODULES = frozenset(_RUNTIME.values())
 # Lambda's limit on a function's code plus its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 _ELF_MACHINE_X86_64 = 0x3E
@@ -65,7 +73,6 @@ EXPORT_ARGS: tuple[str, ...] = (
     "--no-emit-project",
     "--format",
     "requirements.txt",
-    *(arg for name in sorted(RUNTIME_PROVIDED) for arg in ("--no-emit-package", name)),
 )
 INSTALL_ARGS: tuple[str, ...] = (
     "pip",
@@ -243,25 +250,12 @@ def build_pure_wheel(uv: str, locked: Locked, wheelhouse: Path) -> Path:
     return built[0]
 
 
-def with_local_wheels(requirements: str, wheels: dict[NormalizedName, Path]) -> str:
-    """The export with each sdist-only package's lines replaced by its local wheel and that wheel's hash."""
-    out: list[str] = []
-    skipping = False
-    for line in requirements.splitlines():
-        match = _PIN.match(line.strip())
-        if match:
-            name = canonicalize_name(match.group(1))
-            skipping = name in wheels
-            if skipping:
-                wheel = wheels[name]
-                out.append(f"{name} @ {wheel.resolve().as_uri()} --hash=sha256:{sha256_file(wheel)}")
-                continue
-        elif skipping and line.startswith((" ", "\t")) and "--hash" in line:
-            continue
-        else:
-            skipping = False
-        out.append(line)
-    return "\n".join(out) + "\n"
+def _export(uv: str, project_dir: Path, out: Path, leave_out: Iterable[str]) -> str:
+    """The locked runtime dependencies with their hashes, less ``leave_out``. Written to a file, not read from
+    stdout: uv colours what it prints when CDK's environment asks for colour."""
+    left_out = [arg for name in sorted(leave_out) for arg in ("--no-emit-package", name)]
+    _run([uv, *EXPORT_ARGS, *left_out, "--project", str(project_dir), "-o", str(out)], project_dir)
+    return out.read_text(encoding="utf-8")
 
 
 def build(
@@ -269,15 +263,17 @@ def build(
 ) -> None:
     """Install the locked runtime dependencies into ``target`` (the layer's ``python/``) and check them."""
     with tempfile.TemporaryDirectory(prefix="steward-layer-") as scratch:
-        # Written to a file, not read from stdout: uv colours its output when CDK's environment asks for colour.
-        exported = Path(scratch) / "exported.txt"
-        _run([uv, *EXPORT_ARGS, "--project", str(project_dir), "-o", str(exported)], project_dir)
-        requirements = exported.read_text(encoding="utf-8")
+        requirements = _export(uv, project_dir, Path(scratch) / "all.txt", RUNTIME_PROVIDED)
         pins = pinned(requirements)
         the_plan = plan(pins, read_lock(project_dir / "uv.lock"))
-        wheels = {locked.name: build_pure_wheel(uv, locked, wheelhouse) for locked in the_plan.from_sdist}
+        # The packages built here are left out of the export and named by their wheel and its hash instead.
+        local = [build_pure_wheel(uv, locked, wheelhouse) for locked in the_plan.from_sdist]
         req_file = Path(scratch) / "requirements.txt"
-        req_file.write_text(with_local_wheels(requirements, wheels), encoding="utf-8")
+        req_file.write_text(
+            _export(uv, project_dir, req_file, RUNTIME_PROVIDED | {e.name for e in the_plan.from_sdist})
+            + "".join(f"{w.resolve().as_uri()} --hash=sha256:{sha256_file(w)}\n" for w in local),
+            encoding="utf-8",
+        )
         _run([uv, *INSTALL_ARGS, "--target", str(target), "-r", str(req_file)], project_dir)
     # Byte code is compiled by Lambda's own interpreter; console scripts are never run there.
     for unused in [*target.rglob("__pycache__"), target / "bin"]:
@@ -478,7 +474,7 @@ def check_synthesized(cloud_assembly: Path, stack: str = "Steward") -> str:
         raise LayerBuildError(
             f"{stack}: the dependency layer asset {layers[0]} is empty (was bundling skipped?)"
         )
-    problems = check_layer(python, {}, [root for c in code for root in (c / "shared", c / "functions")])
+    problems = check_layer(python, {}, [c / package for c in code for package in staging.FUNCTION_CODE])
     if problems:
         raise LayerBuildError("the synthesized layer is not usable on Lambda:\n  " + "\n  ".join(problems))
     largest = max(code, key=tree_size)

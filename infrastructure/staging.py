@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,15 +55,8 @@ def stage(kind: str, sources: Mapping[str, Path], extra: Mapping[str, str] | Non
     for rel, content in entries:
         data = content.read_bytes() if isinstance(content, Path) else content.encode()
         digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-    parent = BUILD_DIR / kind
-    target = parent / digest.hexdigest()[:32]
-    if target.is_dir():
-        os.utime(target)
-        return target
 
-    parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
-    try:
+    def fill(scratch: Path) -> None:
         for rel, content in entries:
             out = scratch / rel
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +64,25 @@ def stage(kind: str, sources: Mapping[str, Path], extra: Mapping[str, str] | Non
                 shutil.copy2(content, out)
             else:
                 out.write_text(content)
+
+    return publish(BUILD_DIR / kind / digest.hexdigest()[:32], fill)
+
+
+def publish(target: Path, fill: Callable[[Path], None]) -> Path:
+    """``target``, filled once by ``fill`` (given an empty scratch folder) and published by an atomic rename.
+
+    An existing ``target`` is reused as is; a ``fill`` that raises publishes nothing. Concurrent callers (pytest-xdist
+    workers, two engineers in one tree) never see a half-written folder. Folders beside ``target`` that nobody has
+    used for a day are removed.
+    """
+    if target.is_dir():
+        os.utime(target)
+        return target
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".staging-", dir=parent))
+    try:
+        fill(scratch)
         try:
             scratch.rename(target)
         except OSError:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure import layer, staging
+from infrastructure import layer, layer_build, staging
 from infrastructure.constructs.api import path_parameters, public_reason
 from infrastructure.constructs.naming import construct_id, pascal
 from infrastructure.constructs.policy_wildcards import flatten
@@ -66,5 +66,5 @@ def test_layer_bundling_fails_loudly_instead_of_falling_back_to_docker(
     monkeypatch.setattr(layer, "_uv", lambda: "/bin/false")
     monkeypatch.setattr(layer, "BUILT_DIR", tmp_path / "built")
     bundler = layer.UvLocalBundling(tmp_path)
-    with pytest.raises(layer.LayerBundlingError, match="exit code 1"):
+    with pytest.raises(layer_build.LayerBuildError, match="exit code 1"):
         bundler.try_bundle(str(tmp_path / "out"))
