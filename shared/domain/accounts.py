@@ -49,17 +49,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from importlib import resources
-from typing import Any, Self
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.catalogue import Role
-from shared.domain import policies
 from shared.domain.checks import aware as _utc
 from shared.domain.checks import need_role as _need_role
 from shared.domain.checks import need_time as _need_time
 from shared.domain.content import sha256_hex
 from shared.domain.credentials import CredentialKind
+from shared.domain.policies import Citation
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 
 DISCLOSURES_FILE = "disclosures.toml"
@@ -201,25 +201,9 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class PolicyCitation(_Frozen):
-    """Where a requirement comes from: a policy's stable id, where in it, and its words (checked on load)."""
-
-    document: str = Field(min_length=1)
-    section: str = Field(min_length=1)
-    policy: str = Field(min_length=8)  # the policy's words
-
-    @model_validator(mode="after")
-    def _resolves(self) -> Self:
-        policies.resolve(self.document, self.policy)  # a PolicyError is a ValueError: pydantic reports it
-        return self
-
-    @property
-    def source(self) -> str:
-        return f"policy {self.document}, {self.section}"
-
-
-class DisclosureTemplate(PolicyCitation):
+class DisclosureTemplate(_Frozen):
     title: str = Field(min_length=1)
+    citation: Citation  # where the requirement comes from
     template: str = Field(min_length=1)  # the district's text, with placeholders
 
 
@@ -228,7 +212,8 @@ class PlatformText(_Frozen):
     security_help_url: str = Field(min_length=1)
 
 
-class UnofficialText(PolicyCitation):
+class UnofficialText(_Frozen):
+    citation: Citation
     template: str = Field(min_length=1)
 
 
@@ -269,12 +254,14 @@ class DistrictConfig(_Frozen):
             raise ValueError(f"no template for disclosures: {', '.join(missing)}")
         for item, tpl in value.items():
             _check_placeholders(tpl.template, f"disclosures.{item.value}")
+            tpl.citation.check()  # a PolicyError is a ValueError: pydantic reports it
         return value
 
     @field_validator("unofficial")
     @classmethod
     def _unofficial(cls, value: UnofficialText) -> UnofficialText:
         _check_placeholders(value.template, "unofficial")
+        value.citation.check()
         return value
 
     def is_district_email(self, email: str) -> bool:
@@ -927,8 +914,8 @@ class Account(_Frozen):
                 ChecklistEntry(
                     item=item,
                     title=tpl.title,
-                    source=tpl.source,
-                    policy=tpl.policy,
+                    source=tpl.citation.source,
+                    policy=tpl.citation.quote,
                     text=held.text if held else self.render(item, config),
                     confirmed_by=held.confirmed_by if held else None,
                     confirmed_at=held.confirmed_at if held else None,

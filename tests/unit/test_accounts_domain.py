@@ -693,8 +693,8 @@ def test_packaged_templates_load_and_cover_every_item() -> None:
     assert set(config.platforms) == set(AccountPlatform)
     assert config.email_domains == {DOMAIN}
     for item, tpl in config.disclosures.items():
-        assert tpl.policy, item
-        assert tpl.source, item
+        assert tpl.citation.quote, item
+        assert tpl.citation.source, item
         assert tpl.title, item
 
 

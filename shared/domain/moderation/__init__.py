@@ -11,7 +11,8 @@ with its policy citation. ``engine`` compiles it once and applies it::
 from __future__ import annotations
 
 from shared.domain.moderation.model import Match, ModerationContext, strongest_action
-from shared.domain.moderation.schema import Action, Category, Citation, Rule, RuleSet, RuleSetError
+from shared.domain.moderation.schema import Action, Category, Rule, RuleSet, RuleSetError
+from shared.domain.policies import Citation
 
 __all__ = [
     "Action",

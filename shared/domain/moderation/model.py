@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.domain.moderation.schema import Action, Category, Citation
+from shared.domain.moderation.schema import Action, Category
+from shared.domain.policies import Citation
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.domain import policies
+from shared.domain.policies import Citation
 from shared.errors import ConfigurationError
 
 
@@ -63,17 +64,6 @@ def phrase_words(phrase: str) -> list[str]:
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-
-class Citation(_Model):
-    document: str = Field(pattern=r"^\d{3}$", description="the policy's stable id (shared.domain.policies)")
-    section: str = Field(default="", description="where in the document")
-    quote: str = Field(min_length=8, description="the policy's own words, verbatim")
-
-    @model_validator(mode="after")
-    def _resolves(self) -> Citation:
-        policies.resolve(self.document, self.quote)  # a PolicyError is a ValueError: pydantic reports it
-        return self
 
 
 class Rule(_Model):
@@ -224,6 +214,16 @@ def parse_ruleset(text: str, source: str = "rules.toml") -> RuleSet:
             raise RuleSetError(
                 f"{source}: {label} is invalid: {_describe(exc)}", source=source, rule=rule_id, index=index
             ) from exc
+        for citation in rule.citations:
+            try:
+                citation.check()
+            except policies.PolicyError as exc:
+                raise RuleSetError(
+                    f"{source}: {label} has a citation that does not resolve: {exc}",
+                    source=source,
+                    rule=rule_id,
+                    index=index,
+                ) from exc
         if rule.id in seen:
             raise RuleSetError(
                 f"{source}: {label} repeats the id of rules[{seen[rule.id]}]",

@@ -1,10 +1,12 @@
 """The board policies Steward's rules come from, kept in the project (pure domain, packaged data only).
 
-Every rule and requirement that comes from a policy cites it as ``(document, section, quote)``: ``document`` is a
-stable id from ``policies.toml`` ("004"), ``section`` says where in it ("Procedure 4007, User-generated
-Content"), and ``quote`` is a short phrase of the policy's own words. :func:`resolve` checks that the document
-exists and that the quote is in its text (runs of whitespace count as one space), so a citation that does not
-resolve is refused when the rule set or the disclosure text is loaded, and the tests check every one.
+Every rule and requirement that comes from a policy cites it as a :class:`Citation` ``(document, section,
+quote)``: ``document`` is a stable id from ``policies.toml`` ("004"), ``section`` says where in it ("Procedure
+4007, User-generated Content"), and ``quote`` is a short phrase of the policy's own words. :func:`resolve` checks
+that the document exists and that the quote is in its text (runs of whitespace count as one space). The rule set
+and the disclosure text check their citations when they are loaded, and the tests check every one; a citation
+kept in a record (a moderation case) is not checked again when it is read, so records made under an earlier
+wording stay readable.
 
 The texts are the public documents as published; ``policies.toml`` pins each by SHA-256, so a changed text is
 refused until the index is updated on purpose.
@@ -86,3 +88,21 @@ def resolve(document: str, quote: str) -> PolicyDocument:
     if _squash(quote) not in _text(doc.id):
         raise PolicyError(f"the quote is not in policy {doc.id} ({doc.title}): {quote!r}")
     return doc
+
+
+class Citation(BaseModel):
+    """A policy cited by its stable id, where in it, and its own words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    document: str = Field(min_length=1, description="the policy's stable id (policies.toml)")
+    section: str = Field(default="", description="where in the document")
+    quote: str = Field(min_length=8, description="the policy's own words, verbatim")
+
+    def check(self) -> PolicyDocument:
+        """The cited document, if the quote is its words; :class:`PolicyError` otherwise."""
+        return resolve(self.document, self.quote)
+
+    @property
+    def source(self) -> str:
+        return f"policy {self.document}, {self.section}" if self.section else f"policy {self.document}"
