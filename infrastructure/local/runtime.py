@@ -198,13 +198,12 @@ def running(state: dict[str, Any], timeout: float = 1.0) -> bool:
         return False
 
 
-def find_state(*, port: int | None = None, path: Path | None = None) -> Path:
-    """The state file of the runtime to act on: ``path`` if given; else that of the runtime on ``port``; else
-    that of the only running runtime. :class:`NoRuntime` when there is none, or several and no port."""
+def _locate(port: int | None, path: Path | None) -> tuple[Path, dict[str, Any] | None]:
+    """The state file to act on and its state, read once (None when a file named by ``path`` is not one)."""
     if path is not None:
         if not path.is_file():
             raise NoRuntime(f"no local runtime state file at {path}")
-        return path
+        return path, _read_state(path)
     if port is not None:
         found = state_path(port)
         state = _read_state(found)
@@ -213,7 +212,7 @@ def find_state(*, port: int | None = None, path: Path | None = None) -> Path:
                 f"no local runtime is running on port {port} ({found} is missing or stale): "
                 f"start one with `make run PORT={port}`"
             )
-        return found
+        return found, state
     live = {
         p: state
         for p in sorted(state_dir().glob("local-*.json"))
@@ -228,13 +227,18 @@ def find_state(*, port: int | None = None, path: Path | None = None) -> Path:
             str(n) for n in sorted(urlsplit(str(s["api_url"])).port or 0 for s in live.values())
         )
         raise NoRuntime(f"{len(live)} local runtimes are running (ports {ports}): pass --port to choose one")
-    return next(iter(live))
+    return next(iter(live.items()))
+
+
+def find_state(*, port: int | None = None, path: Path | None = None) -> Path:
+    """The state file of the runtime to act on: ``path`` if given; else that of the runtime on ``port``; else
+    that of the only running runtime. :class:`NoRuntime` when there is none, or several and no port."""
+    return _locate(port, path)[0]
 
 
 def load_state(*, port: int | None = None, path: Path | None = None) -> dict[str, Any]:
     """The running local runtime's state (:func:`find_state`), with its environment applied to this process."""
-    found = find_state(port=port, path=path)
-    state = _read_state(found)
+    found, state = _locate(port, path)
     if state is None:
         raise NoRuntime(f"{found} is not a local runtime state file")
     apply_environment({**local_environment(state["endpoint"]), **state["env"]})
