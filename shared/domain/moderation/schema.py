@@ -208,29 +208,20 @@ def parse_ruleset(text: str, source: str = "rules.toml") -> RuleSet:
     for index, raw in enumerate(raw_rules):
         rule_id = raw.get("id") if isinstance(raw, dict) else None
         label = f"rule {rule_id!r} (rules[{index}])" if rule_id else f"rules[{index}] (no id)"
+        where = {"source": source, "rule": rule_id, "index": index}
         try:
             rule = Rule.model_validate(raw)
         except ValidationError as exc:
-            raise RuleSetError(
-                f"{source}: {label} is invalid: {_describe(exc)}", source=source, rule=rule_id, index=index
-            ) from exc
+            raise RuleSetError(f"{source}: {label} is invalid: {_describe(exc)}", **where) from exc
         for citation in rule.citations:
             try:
                 citation.check()
             except policies.PolicyError as exc:
                 raise RuleSetError(
-                    f"{source}: {label} has a citation that does not resolve: {exc}",
-                    source=source,
-                    rule=rule_id,
-                    index=index,
+                    f"{source}: {label} has a citation that does not resolve: {exc}", **where
                 ) from exc
         if rule.id in seen:
-            raise RuleSetError(
-                f"{source}: {label} repeats the id of rules[{seen[rule.id]}]",
-                source=source,
-                rule=rule_id,
-                index=index,
-            )
+            raise RuleSetError(f"{source}: {label} repeats the id of rules[{seen[rule.id]}]", **where)
         seen[rule.id] = index
         rules.append(rule)
     try:

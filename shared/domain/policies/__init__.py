@@ -58,7 +58,8 @@ def documents() -> dict[str, PolicyDocument]:
 
 
 @functools.cache
-def _text(document: str) -> str:
+def text(document: str) -> str:
+    """The document's text with runs of whitespace made one space (its pinned hash checked first)."""
     doc = document_of(document)
     raw = resources.files(__package__).joinpath(doc.text).read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
@@ -77,15 +78,10 @@ def document_of(document: str) -> PolicyDocument:
         raise PolicyError(f"no policy document {document!r} (known: {known})") from None
 
 
-def text(document: str) -> str:
-    """The document's text with runs of whitespace made one space."""
-    return _text(document)
-
-
 def resolve(document: str, quote: str) -> PolicyDocument:
     """The cited document, if ``quote`` is its own words; :class:`PolicyError` saying what is wrong otherwise."""
     doc = document_of(document)
-    if _squash(quote) not in _text(doc.id):
+    if _squash(quote) not in text(doc.id):
         raise PolicyError(f"the quote is not in policy {doc.id} ({doc.title}): {quote!r}")
     return doc
 
